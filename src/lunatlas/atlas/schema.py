@@ -1,0 +1,83 @@
+"""The atlas data model: layers, their geometry types and attribute columns.
+
+Every layer is *versioned*: each row is one version of a record, with system columns
+``record_id`` (stable text id), ``edition_added`` and ``edition_removed`` (NULL while the
+version is current). The records of edition N are the rows with
+``edition_added <= N AND (edition_removed IS NULL OR edition_removed > N)``; GIS users who
+want today's atlas filter on ``edition_removed IS NULL`` (the ``*_current`` views do that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ATLAS_FORMAT = "lunatlas-atlas"
+SCHEMA_VERSION = 1
+SYSTEM_COLUMNS = ("record_id", "edition_added", "edition_removed")
+META_TABLE = "lunatlas_meta"
+EDITIONS_TABLE = "editions"
+PROVENANCE_TABLE = "provenance"
+
+
+@dataclass(frozen=True)
+class LayerSchema:
+    """Columns (name → pandas dtype) and geometry type of one atlas layer."""
+
+    name: str
+    geometry_type: str | None
+    columns: dict[str, str]
+    description: str
+
+
+LAYERS: dict[str, LayerSchema] = {
+    s.name: s
+    for s in (
+        LayerSchema(
+            "units", "MultiPolygon",
+            {"unit_code": "str", "name": "str", "era": "str", "model_age_ga": "float64",
+             "model_age_minus_ga": "float64", "model_age_plus_ga": "float64",
+             "n1_per_km2": "float64", "age_source": "str", "source": "str"},
+            "Geologic units: polygon, unit code, name, era, crater model age (Ga) and its "
+            "source (chronology function / calibration)",
+        ),
+        LayerSchema(
+            "craters", "Point",
+            {"name": "str", "diameter_km": "float64", "age_ga": "float64",
+             "age_minus_ga": "float64", "age_plus_ga": "float64", "psr_area_km2": "float64",
+             "kind": "str", "source": "str"},
+            "Impact craters and basins: centre point, rim diameter (km), optional age (Ga)",
+        ),
+        LayerSchema(
+            "samples", "Point",
+            {"mission": "str", "sample_id": "str", "rock_type": "str", "mass_g": "float64",
+             "age_ga": "float64", "age_sigma_ga": "float64", "age_method": "str",
+             "reference": "str", "source": "str"},
+            "Returned samples: landing point, mission, sample id, rock type, mass (g), "
+            "radiometric age (Ga ± 1σ)",
+        ),
+        LayerSchema(
+            "sites", "Unknown",
+            {"name": "str", "rank": "Int64", "score": "float64", "scores_json": "str",
+             "source": "str"},
+            "Candidate station sites: point or polygon, rank, weighted score and per-criterion "
+            "scores (JSON)",
+        ),
+        LayerSchema(
+            "terrain", None,
+            {"dataset": "str", "sha256": "str", "width": "Int64", "height": "Int64",
+             "pixel_deg": "float64", "pixel_km_equator": "float64", "min_m": "float64",
+             "max_m": "float64", "mean_m": "float64", "std_m": "float64",
+             "reference_radius_m": "float64", "nodata_cells": "Int64", "source": "str"},
+            "Summaries of the DEMs the atlas was built on (heights in metres above the "
+            "reference sphere)",
+        ),
+    )
+}
+
+
+def layer_schema(name: str) -> LayerSchema:
+    """Schema of layer ``name``; raises ``KeyError`` with the known names."""
+    try:
+        return LAYERS[name]
+    except KeyError:
+        raise KeyError(f"unknown atlas layer {name!r}; layers: {', '.join(LAYERS)}") from None

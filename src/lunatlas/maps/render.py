@@ -1,0 +1,218 @@
+"""Map rendering: shaded relief coloured by height, atlas layers, graticule and scale bar.
+
+Two views: global equirectangular (plate carrée on the IAU 2015 sphere, degrees) and
+south-polar stereographic (IAU_2015:30135, metres, true scale at the pole). Rendering only:
+the DEM reprojection uses rasterio's warp, the relief comes from :mod:`lunatlas.terrain`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib as mpl
+import numpy as np
+import xarray as xr
+from matplotlib.collections import EllipseCollection
+from matplotlib.colors import LightSource, Normalize
+from matplotlib.figure import Figure
+from pyproj import CRS
+from rasterio.enums import Resampling
+
+from lunatlas.crs import (
+    MOON_GEOGRAPHIC,
+    MOON_RADIUS_M,
+    MOON_SOUTH_POLAR,
+    lonlat_to,
+    polar_stereographic_scale_factor,
+    same_crs,
+)
+from lunatlas.terrain import hillshade
+
+HEIGHT_CMAP = "gist_earth"
+KM_PER_DEG_EQUATOR = np.radians(1.0) * MOON_RADIUS_M / 1000.0
+LAYER_STYLE: dict[str, dict] = {
+    "crater": {"color": "#f4d35e", "label": "craters (IAU named)"},
+    "polar crater": {"color": "#5bc0eb", "label": "polar craters (PSR hosts)"},
+    "basin": {"color": "#e55934", "label": "impact basins"},
+}
+
+
+def _height_norm(dem: xr.DataArray) -> Normalize:
+    """Colour scale spanning the 1st–99th percentile of the finite heights."""
+    finite = dem.to_numpy()[np.isfinite(dem.to_numpy())]
+    return Normalize(vmin=float(np.percentile(finite, 1)), vmax=float(np.percentile(finite, 99)))
+
+
+def _relief_rgb(dem: xr.DataArray) -> np.ndarray:
+    shade = hillshade(dem, exaggeration=3.0).to_numpy()
+    heights = dem.to_numpy()
+    norm = _height_norm(dem)
+    rgb = mpl.colormaps[HEIGHT_CMAP](norm(np.nan_to_num(heights, nan=norm.vmin)))[..., :3]
+    blended = LightSource().blend_overlay(rgb, np.nan_to_num(shade, nan=0.5)[..., None])
+    blended[~np.isfinite(heights)] = 0.85
+    return blended
+
+
+def _scale_bar(ax, x0: float, y0: float, length: float, label: str, color: str = "white") -> None:
+    ax.plot([x0, x0 + length], [y0, y0], color=color, lw=3, solid_capstyle="butt")
+    for x in (x0, x0 + length):
+        ax.plot([x, x], [y0 - length * 0.02, y0 + length * 0.02], color=color, lw=1.5)
+    ax.text(x0, y0, label + "\n", color=color, ha="left", va="bottom", fontsize=8,
+            fontweight="bold", bbox={"facecolor": "black", "alpha": 0.35, "edgecolor": "none"})
+
+
+def _plot_craters(ax, craters: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray,
+                  width: np.ndarray, height: np.ndarray) -> None:
+    """Draw craters as true-size rim outlines (``width``/``height``: rim diameter in map units)."""
+    if craters.empty:
+        return
+    kinds = craters["kind"].fillna("crater").to_numpy()
+    for kind, style in LAYER_STYLE.items():
+        sel = kinds == kind
+        if not sel.any():
+            continue
+        outlines = EllipseCollection(width[sel], height[sel], np.zeros(int(sel.sum())),
+                                     units="xy", offsets=np.column_stack([x[sel], y[sel]]),
+                                     offset_transform=ax.transData, facecolors="none",
+                                     edgecolors=style["color"], linewidths=0.8)
+        ax.add_collection(outlines)
+        ax.plot([], [], "o", mfc="none", mec=style["color"],
+                label=f"{style['label']} ({int(sel.sum())})")
+
+
+def _plot_points(ax, layers: Mapping[str, gpd.GeoDataFrame], project) -> None:
+    for name, marker, color in (("samples", "*", "#ff5d8f"), ("sites", "^", "#9bf6ff")):
+        frame = layers.get(name)
+        if frame is None or frame.empty:
+            continue
+        pts = frame.geometry.representative_point()
+        x, y = project(pts.x.to_numpy(), pts.y.to_numpy())
+        ax.scatter(x, y, marker=marker, s=60, c=color, edgecolors="black", linewidths=0.5,
+                   label=f"{name} ({len(frame)})", zorder=5)
+
+
+def render_global_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFrame],
+                      out_path: str | Path, title: str = "") -> Path:
+    """Global equirectangular map (lon −180..180, lat −90..90) of atlas layers over relief."""
+    out_path = Path(out_path)
+    dem_geo = dem if dem.rio.crs.is_geographic else dem.rio.reproject(MOON_GEOGRAPHIC)
+    left, bottom, right, top = dem_geo.rio.bounds()
+    fig = Figure(figsize=(14, 7.6), dpi=110)
+    ax = fig.subplots()
+    ax.imshow(_relief_rgb(dem_geo), extent=(left, right, bottom, top), origin="upper",
+              interpolation="bilinear")
+    craters = layers.get("craters")
+    if craters is not None and not craters.empty:
+        lat = craters.geometry.y.to_numpy()
+        height_deg = craters["diameter_km"].to_numpy(float) / KM_PER_DEG_EQUATOR
+        width_deg = height_deg / np.maximum(np.cos(np.radians(lat)), 0.05)
+        _plot_craters(ax, craters, craters.geometry.x.to_numpy(), lat, width_deg, height_deg)
+    _plot_points(ax, layers, lambda x, y: (x, y))
+    for lon in range(-180, 181, 30):
+        ax.axvline(lon, color="white", lw=0.4, alpha=0.5)
+    for lat in range(-90, 91, 30):
+        ax.axhline(lat, color="white", lw=0.4, alpha=0.5)
+    ax.set_xticks(range(-180, 181, 30))
+    ax.set_yticks(range(-90, 91, 30))
+    ax.set_xlabel("longitude (° E, planetocentric)")
+    ax.set_ylabel("latitude (°)")
+    ax.set_xlim(-180, 180)
+    ax.set_ylim(-90, 90)
+    bar_km = 1000.0
+    _scale_bar(ax, -170, -82, bar_km / KM_PER_DEG_EQUATOR, f"{bar_km:.0f} km (at the equator)")
+    ax.set_title(title or "Lunatlas — global view (equirectangular, IAU 2015 Moon sphere)")
+    _colorbar(fig, ax, dem_geo)
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    fig.tight_layout()
+    fig.savefig(out_path)
+    return out_path
+
+
+def _colorbar(fig, ax, dem: xr.DataArray) -> None:
+    mappable = mpl.cm.ScalarMappable(norm=_height_norm(dem), cmap=HEIGHT_CMAP)
+    bar = fig.colorbar(mappable, ax=ax, shrink=0.7, pad=0.01)
+    bar.set_label("height above 1 737.4 km sphere (m)")
+
+
+def south_polar_grid(dem: xr.DataArray, lat_limit_deg: float = -75.0,
+                     pixel_m: float | None = None) -> xr.DataArray:
+    """Reproject a DEM to south polar stereographic, covering the cap south of ``lat_limit_deg``.
+
+    Pixel size defaults to the source's ground resolution (at least 240 m).
+    """
+    half_width = 2.0 * MOON_RADIUS_M * np.tan(np.radians(90.0 + lat_limit_deg) / 2.0)
+    if pixel_m is None:
+        transform = dem.rio.transform()
+        src = abs(transform.a) * (np.radians(1.0) * MOON_RADIUS_M
+                                  if dem.rio.crs.is_geographic else 1.0)
+        pixel_m = max(src, 240.0)
+    n = int(np.ceil(2 * half_width / pixel_m))
+    from affine import Affine
+
+    transform = Affine(pixel_m, 0, -n * pixel_m / 2, 0, -pixel_m, n * pixel_m / 2)
+    polar = dem.rio.reproject(MOON_SOUTH_POLAR, transform=transform, shape=(n, n),
+                              resampling=Resampling.bilinear, nodata=np.nan)
+    polar.attrs.update({k: v for k, v in dem.attrs.items() if k != "_FillValue"})
+    return polar
+
+
+def render_south_polar_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFrame],
+                           out_path: str | Path, lat_limit_deg: float = -75.0,
+                           title: str = "") -> Path:
+    """South-polar stereographic map (IAU_2015:30135) south of ``lat_limit_deg``."""
+    out_path = Path(out_path)
+    already_polar = same_crs(CRS.from_user_input(dem.rio.crs), MOON_SOUTH_POLAR)
+    polar = dem if already_polar else south_polar_grid(dem, lat_limit_deg)
+    left, bottom, right, top = polar.rio.bounds()
+    fig = Figure(figsize=(10, 9), dpi=110)
+    ax = fig.subplots()
+    ax.imshow(_relief_rgb(polar), extent=(left / 1e3, right / 1e3, bottom / 1e3, top / 1e3),
+              origin="upper", interpolation="bilinear")
+
+    def project(lon, lat):
+        x, y = lonlat_to(MOON_SOUTH_POLAR, lon, lat)
+        return x / 1e3, y / 1e3
+
+    craters = layers.get("craters")
+    if craters is not None and not craters.empty:
+        inside = craters[craters.geometry.y <= lat_limit_deg + 2]
+        x, y = project(inside.geometry.x.to_numpy(), inside.geometry.y.to_numpy())
+        diameter = inside["diameter_km"].to_numpy(float) * polar_stereographic_scale_factor(
+            inside.geometry.y.to_numpy())
+        _plot_craters(ax, inside, x, y, diameter, diameter)
+        for name, xi, yi, lat in zip(inside["name"], x, y, inside.geometry.y, strict=True):
+            if name and lat <= lat_limit_deg:
+                ax.annotate(name, (xi, yi), fontsize=6.5, color="white", xytext=(3, 3),
+                            textcoords="offset points")
+    _plot_points(ax, layers, project)
+    for lat in np.arange(-85.0, lat_limit_deg - 1e-9, 5.0):
+        lon = np.linspace(-180, 180, 361)
+        gx, gy = project(lon, np.full_like(lon, lat))
+        ax.plot(gx, gy, color="white", lw=0.5, alpha=0.6)
+        tx, ty = project(np.array([45.0]), np.array([lat]))
+        ax.text(tx[0], ty[0], f"{lat:.0f}°", color="white", fontsize=7)
+    for lon0 in range(-180, 180, 30):
+        lat = np.linspace(lat_limit_deg, -90, 50)
+        gx, gy = project(np.full_like(lat, lon0), lat)
+        ax.plot(gx, gy, color="white", lw=0.5, alpha=0.6)
+        tx, ty = project(np.array([float(lon0)]), np.array([lat_limit_deg + 0.7]))
+        ax.text(tx[0], ty[0], f"{lon0}°E", color="white", fontsize=7, ha="center")
+    extent_km = (right - left) / 1e3
+    bar_km = float(10 ** np.floor(np.log10(extent_km / 4)))
+    k_edge = float(polar_stereographic_scale_factor(lat_limit_deg))
+    _scale_bar(ax, left / 1e3 + extent_km * 0.05, bottom / 1e3 + extent_km * 0.05, bar_km,
+               f"{bar_km:.0f} km (true at pole; ×{k_edge:.3f} at {lat_limit_deg:.0f}°)")
+    ax.set_xlabel("x (km, south polar stereographic)")
+    ax.set_ylabel("y (km)")
+    ax.set_title(title or f"Lunatlas — south polar view (IAU_2015:30135), "
+                          f"{lat_limit_deg:.0f}°–90°S")
+    ax.set_xlim(left / 1e3, right / 1e3)
+    ax.set_ylim(bottom / 1e3, top / 1e3)
+    ax.set_aspect("equal")
+    _colorbar(fig, ax, polar)
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    fig.tight_layout()
+    fig.savefig(out_path)
+    return out_path

