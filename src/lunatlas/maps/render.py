@@ -136,6 +136,12 @@ def _colorbar(fig, ax, dem: xr.DataArray) -> None:
     bar.set_label("height above 1 737.4 km sphere (m)")
 
 
+def south_polar_extent_km(grid: xr.DataArray) -> tuple[float, float, float, float]:
+    """(left, right, bottom, top) of a projected grid in km, for ``imshow`` extents."""
+    left, bottom, right, top = grid.rio.bounds()
+    return left / 1e3, right / 1e3, bottom / 1e3, top / 1e3
+
+
 def south_polar_grid(dem: xr.DataArray, lat_limit_deg: float = -75.0,
                      pixel_m: float | None = None) -> xr.DataArray:
     """Reproject a DEM to south polar stereographic, covering the cap south of ``lat_limit_deg``.

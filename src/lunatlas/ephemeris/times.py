@@ -1,0 +1,32 @@
+"""UTC time grids with validation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lunatlas.errors import InputError
+
+
+def _parse(value: str | np.datetime64, name: str) -> np.datetime64:
+    try:
+        return np.datetime64(value, "s")
+    except (ValueError, TypeError):
+        raise InputError(f"{name}: {value!r} is not a UTC date/time (expected e.g. "
+                         "2026-01-01 or 2026-01-01T12:00)") from None
+
+
+def time_grid(start: str | np.datetime64, end: str | np.datetime64,
+              step_hours: float) -> np.ndarray:
+    """UTC instants from ``start`` to ``end`` inclusive every ``step_hours`` (datetime64[s]).
+
+    Raises :class:`InputError` for a reversed or empty range or a step ≤ 0.
+    """
+    t0, t1 = _parse(start, "start"), _parse(end, "end")
+    if not np.isfinite(step_hours) or step_hours <= 0:
+        raise InputError(f"step: {step_hours} h; expected a step > 0 hours")
+    if t1 <= t0:
+        raise InputError(f"time range {t0} → {t1} is empty or reversed; expected end after start")
+    step = np.timedelta64(int(round(step_hours * 3600)), "s")
+    if step <= np.timedelta64(0, "s"):
+        raise InputError(f"step: {step_hours} h rounds to 0 s")
+    return np.arange(t0, t1 + np.timedelta64(1, "s"), step)

@@ -1,0 +1,218 @@
+"""Sunlight and Earth visibility from horizon maps and ephemeris vectors (numba engines).
+
+Pure functions: inputs are arrays (horizons in degrees, per-cell geometry, body vectors in
+MOON_ME km), outputs are arrays. A cell is *lit* at an instant by the fraction of the solar
+disc above its local horizon (disc radius from the Sun's distance, ≈0.27°); it is *dark*
+when no part of the disc shows. The Earth is *visible* when its centre is above the
+horizon. Horizons are interpolated linearly between the A azimuths (uniform from 0°).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+SUN_RADIUS_KM = 695_700.0
+"""IAU 2015 nominal solar radius."""
+
+
+@njit(cache=True, inline="always")
+def _disc_fraction(elevation_deg, horizon_deg, radius_deg):
+    """Fraction of a disc of angular radius r whose centre is (el − hor) above a level line."""
+    u = (elevation_deg - horizon_deg) / radius_deg
+    if u >= 1.0:
+        return 1.0
+    if u <= -1.0:
+        return 0.0
+    return (0.5 * math.pi + math.asin(u) + u * math.sqrt(1.0 - u * u)) / math.pi
+
+
+@njit(cache=True, inline="always")
+def _horizon_at(horizons, row, col, grid_azimuth_deg):
+    n = horizons.shape[0]
+    pos = (grid_azimuth_deg % 360.0) * n / 360.0
+    i0 = int(math.floor(pos)) % n
+    w = pos - math.floor(pos)
+    return (1.0 - w) * horizons[i0, row, col] + w * horizons[(i0 + 1) % n, row, col]
+
+
+@njit(cache=True, inline="always")
+def _topocentric(vx, vy, vz, px, py, pz, slat, clat, slon, clon):
+    """Elevation (°), true azimuth (°) and distance (km) of body vector v from point p."""
+    rx, ry, rz = vx - px, vy - py, vz - pz
+    dist = math.sqrt(rx * rx + ry * ry + rz * rz)
+    east = -slon * rx + clon * ry
+    north = -slat * clon * rx - slat * slon * ry + clat * rz
+    up = clat * clon * rx + clat * slon * ry + slat * rz
+    return (math.degrees(math.asin(min(1.0, max(-1.0, up / dist)))),
+            math.degrees(math.atan2(east, north)), dist)
+
+
+@dataclass(frozen=True)
+class CellGeometry:
+    """Per-cell geometry (flattened arrays of equal length, float64)."""
+
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
+    position_km: np.ndarray
+    """(N, 3) MOON_ME positions of the cells (km)."""
+    convergence_deg: np.ndarray
+    """Grid azimuth of true north at each cell (° clockwise from grid +y)."""
+
+
+def cell_geometry(lat_deg, lon_deg, height_m, convergence_deg, radius_m) -> CellGeometry:
+    """Assemble :class:`CellGeometry` from per-cell latitude, longitude, height, convergence."""
+    lat = np.asarray(lat_deg, float).ravel()
+    lon = np.asarray(lon_deg, float).ravel()
+    h = np.nan_to_num(np.asarray(height_m, float).ravel())
+    r = (radius_m + h) / 1000.0
+    la, lo = np.radians(lat), np.radians(lon)
+    pos = np.stack([r * np.cos(la) * np.cos(lo), r * np.cos(la) * np.sin(lo), r * np.sin(la)], 1)
+    return CellGeometry(lat, lon, pos, np.asarray(convergence_deg, float).ravel())
+
+
+@njit(cache=True, parallel=True)
+def _light_map_kernel(horizons, lat, lon, pos, conv, sun, earth, valid,
+                      sun_sum, dark_max, earth_sum, gap_max):
+    _, ny, nx = horizons.shape
+    n_t = sun.shape[0]
+    for idx in prange(ny * nx):
+        row = idx // nx
+        col = idx % nx
+        if not valid[idx]:
+            sun_sum[idx] = np.nan
+            dark_max[idx] = -1
+            earth_sum[idx] = np.nan
+            gap_max[idx] = -1
+            continue
+        slat = math.sin(math.radians(lat[idx]))
+        clat = math.cos(math.radians(lat[idx]))
+        slon = math.sin(math.radians(lon[idx]))
+        clon = math.cos(math.radians(lon[idx]))
+        px, py, pz = pos[idx, 0], pos[idx, 1], pos[idx, 2]
+        total = 0.0
+        seen = 0
+        dark_run = 0
+        dark_best = 0
+        gap_run = 0
+        gap_best = 0
+        for t in range(n_t):
+            el, az, dist = _topocentric(sun[t, 0], sun[t, 1], sun[t, 2], px, py, pz,
+                                        slat, clat, slon, clon)
+            radius = math.degrees(math.asin(695_700.0 / dist))
+            frac = _disc_fraction(el, _horizon_at(horizons, row, col, az + conv[idx]), radius)
+            total += frac
+            if frac <= 0.0:
+                dark_run += 1
+                dark_best = max(dark_best, dark_run)
+            else:
+                dark_run = 0
+            el, az, dist = _topocentric(earth[t, 0], earth[t, 1], earth[t, 2], px, py, pz,
+                                        slat, clat, slon, clon)
+            if el > _horizon_at(horizons, row, col, az + conv[idx]):
+                seen += 1
+                gap_run = 0
+            else:
+                gap_run += 1
+                gap_best = max(gap_best, gap_run)
+        sun_sum[idx] = total / n_t
+        dark_max[idx] = dark_best
+        earth_sum[idx] = seen / n_t
+        gap_max[idx] = gap_best
+
+
+@dataclass
+class LightMaps:
+    """Per-cell summaries over a period (arrays of the grid's shape)."""
+
+    illumination_fraction: np.ndarray
+    """Mean visible fraction of the solar disc (0–1)."""
+    longest_darkness_days: np.ndarray
+    earth_visibility_fraction: np.ndarray
+    """Fraction of instants with the Earth's centre above the horizon (0–1)."""
+    longest_earth_gap_days: np.ndarray
+    permanently_shadowed: np.ndarray
+    """True where no part of the Sun rose above the horizon during the whole period."""
+
+
+def light_maps(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km: np.ndarray,
+               earth_km: np.ndarray, step_hours: float) -> LightMaps:
+    """Illumination and Earth-visibility summaries for every cell of a horizon map."""
+    _, ny, nx = horizons_deg.shape
+    n = ny * nx
+    valid = np.isfinite(horizons_deg).all(axis=0).ravel()
+    outs = [np.empty(n), np.empty(n, np.int64), np.empty(n), np.empty(n, np.int64)]
+    _light_map_kernel(np.ascontiguousarray(horizons_deg), geometry.lat_deg, geometry.lon_deg,
+                      geometry.position_km, geometry.convergence_deg,
+                      np.ascontiguousarray(sun_km, dtype=float),
+                      np.ascontiguousarray(earth_km, dtype=float), valid, *outs)
+    fraction, dark, earth, gap = outs
+    to_days = step_hours / 24.0
+    dark_days = np.where(dark >= 0, dark * to_days, np.nan)
+    return LightMaps(
+        illumination_fraction=fraction.reshape(ny, nx),
+        longest_darkness_days=dark_days.reshape(ny, nx),
+        earth_visibility_fraction=earth.reshape(ny, nx),
+        longest_earth_gap_days=np.where(gap >= 0, gap * to_days, np.nan).reshape(ny, nx),
+        permanently_shadowed=(fraction == 0.0).reshape(ny, nx),
+    )
+
+
+@dataclass
+class LightSeries:
+    """Time series at one point."""
+
+    sun_elevation_deg: np.ndarray
+    sun_azimuth_deg: np.ndarray
+    sun_horizon_deg: np.ndarray
+    sun_fraction: np.ndarray
+    earth_elevation_deg: np.ndarray
+    earth_azimuth_deg: np.ndarray
+    earth_horizon_deg: np.ndarray
+    earth_visible: np.ndarray
+
+
+@njit(cache=True)
+def _point_kernel(horizons, row, col, slat, clat, slon, clon, p, conv, sun, earth, out):
+    for t in range(sun.shape[0]):
+        el, az, dist = _topocentric(sun[t, 0], sun[t, 1], sun[t, 2], p[0], p[1], p[2],
+                                    slat, clat, slon, clon)
+        hor = _horizon_at(horizons, row, col, az + conv)
+        out[0, t] = el
+        out[1, t] = az % 360.0
+        out[2, t] = hor
+        out[3, t] = _disc_fraction(el, hor, math.degrees(math.asin(695_700.0 / dist)))
+        el, az, dist = _topocentric(earth[t, 0], earth[t, 1], earth[t, 2], p[0], p[1], p[2],
+                                    slat, clat, slon, clon)
+        hor = _horizon_at(horizons, row, col, az + conv)
+        out[4, t] = el
+        out[5, t] = az % 360.0
+        out[6, t] = hor
+        out[7, t] = 1.0 if el > hor else 0.0
+
+
+def light_series(horizons_deg: np.ndarray, row: int, col: int, geometry: CellGeometry,
+                 sun_km: np.ndarray, earth_km: np.ndarray) -> LightSeries:
+    """Sun and Earth time series at cell (row, col) of a horizon map (same maths as maps).
+
+    ``geometry`` holds the single cell's geometry (arrays of length 1).
+    """
+    out = np.empty((8, sun_km.shape[0]))
+    lat, lon = math.radians(geometry.lat_deg[0]), math.radians(geometry.lon_deg[0])
+    _point_kernel(np.ascontiguousarray(horizons_deg), row, col, math.sin(lat), math.cos(lat),
+                  math.sin(lon), math.cos(lon), geometry.position_km[0],
+                  float(geometry.convergence_deg[0]), np.ascontiguousarray(sun_km, float),
+                  np.ascontiguousarray(earth_km, float), out)
+    return LightSeries(*out[:7], out[7].astype(bool))
+
+
+def longest_run_days(mask: np.ndarray, step_hours: float) -> float:
+    """Longest run of consecutive True values, in days."""
+    best = run = 0
+    for value in mask:
+        run = run + 1 if value else 0
+        best = max(best, run)
+    return best * step_hours / 24.0
