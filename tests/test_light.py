@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import rasterio
+import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 from affine import Affine
 from click.testing import CliRunner

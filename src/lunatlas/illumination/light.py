@@ -40,13 +40,20 @@ def _horizon_at(horizons, row, col, grid_azimuth_deg):
 
 
 @njit(cache=True, inline="always")
-def _topocentric(vx, vy, vz, px, py, pz, slat, clat, slon, clon):
-    """Elevation (°), true azimuth (°) and distance (km) of body vector v from point p."""
+def _up_east_north(vx, vy, vz, px, py, pz, slat, clat, slon, clon):
+    """Local (up, east, north) components of v − p and |v − p|."""
     rx, ry, rz = vx - px, vy - py, vz - pz
     dist = math.sqrt(rx * rx + ry * ry + rz * rz)
+    up = clat * clon * rx + clat * slon * ry + slat * rz
     east = -slon * rx + clon * ry
     north = -slat * clon * rx - slat * slon * ry + clat * rz
-    up = clat * clon * rx + clat * slon * ry + slat * rz
+    return up, east, north, dist
+
+
+@njit(cache=True, inline="always")
+def _topocentric(vx, vy, vz, px, py, pz, slat, clat, slon, clon):
+    """Elevation (°), true azimuth (°) and distance (km) of body vector v from point p."""
+    up, east, north, dist = _up_east_north(vx, vy, vz, px, py, pz, slat, clat, slon, clon)
     return (math.degrees(math.asin(min(1.0, max(-1.0, up / dist)))),
             math.degrees(math.atan2(east, north)), dist)
 
@@ -75,9 +82,9 @@ def cell_geometry(lat_deg, lon_deg, height_m, convergence_deg, radius_m) -> Cell
 
 
 @njit(cache=True, parallel=True)
-def _light_map_kernel(horizons, lat, lon, pos, conv, sun, earth, valid,
+def _light_map_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, valid,
                       sun_sum, dark_max, earth_sum, gap_max):
-    _, ny, nx = horizons.shape
+    n_az, ny, nx = horizons.shape
     n_t = sun.shape[0]
     for idx in prange(ny * nx):
         row = idx // nx
@@ -93,6 +100,12 @@ def _light_map_kernel(horizons, lat, lon, pos, conv, sun, earth, valid,
         slon = math.sin(math.radians(lon[idx]))
         clon = math.cos(math.radians(lon[idx]))
         px, py, pz = pos[idx, 0], pos[idx, 1], pos[idx, 2]
+        # Elevations beyond the cell's lowest/highest horizon need no azimuth lookup.
+        h_lo = np.inf
+        h_hi = -np.inf
+        for a in range(n_az):
+            h_lo = min(h_lo, horizons[a, row, col])
+            h_hi = max(h_hi, horizons[a, row, col])
         total = 0.0
         seen = 0
         dark_run = 0
@@ -100,19 +113,29 @@ def _light_map_kernel(horizons, lat, lon, pos, conv, sun, earth, valid,
         gap_run = 0
         gap_best = 0
         for t in range(n_t):
-            el, az, dist = _topocentric(sun[t, 0], sun[t, 1], sun[t, 2], px, py, pz,
-                                        slat, clat, slon, clon)
-            radius = math.degrees(math.asin(695_700.0 / dist))
-            frac = _disc_fraction(el, _horizon_at(horizons, row, col, az + conv[idx]), radius)
+            up, east, north, dist = _up_east_north(sun[t, 0], sun[t, 1], sun[t, 2], px, py, pz,
+                                                   slat, clat, slon, clon)
+            el = math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
+            radius = sun_radius[t]
+            if el - radius >= h_hi:
+                frac = 1.0
+            elif el + radius <= h_lo:
+                frac = 0.0
+            else:
+                az = math.degrees(math.atan2(east, north))
+                frac = _disc_fraction(el, _horizon_at(horizons, row, col, az + conv[idx]),
+                                      radius)
             total += frac
             if frac <= 0.0:
                 dark_run += 1
                 dark_best = max(dark_best, dark_run)
             else:
                 dark_run = 0
-            el, az, dist = _topocentric(earth[t, 0], earth[t, 1], earth[t, 2], px, py, pz,
-                                        slat, clat, slon, clon)
-            if el > _horizon_at(horizons, row, col, az + conv[idx]):
+            up, east, north, dist = _up_east_north(earth[t, 0], earth[t, 1], earth[t, 2], px,
+                                                   py, pz, slat, clat, slon, clon)
+            el = math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
+            if el > h_hi or (el > h_lo and el > _horizon_at(
+                    horizons, row, col, math.degrees(math.atan2(east, north)) + conv[idx])):
                 seen += 1
                 gap_run = 0
             else:
@@ -122,6 +145,14 @@ def _light_map_kernel(horizons, lat, lon, pos, conv, sun, earth, valid,
         dark_max[idx] = dark_best
         earth_sum[idx] = seen / n_t
         gap_max[idx] = gap_best
+
+
+def sun_angular_radius_deg(sun_km: np.ndarray) -> np.ndarray:
+    """Apparent solar radius (°) from the Moon's centre at each instant (≈0.26–0.27°).
+
+    The observer's offset from the centre changes it by < 1e-5 relative: ignored.
+    """
+    return np.degrees(np.arcsin(SUN_RADIUS_KM / np.linalg.norm(sun_km, axis=1)))
 
 
 @dataclass
@@ -145,10 +176,11 @@ def light_maps(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km: np.ndar
     n = ny * nx
     valid = np.isfinite(horizons_deg).all(axis=0).ravel()
     outs = [np.empty(n), np.empty(n, np.int64), np.empty(n), np.empty(n, np.int64)]
+    sun = np.ascontiguousarray(sun_km, dtype=float)
     _light_map_kernel(np.ascontiguousarray(horizons_deg), geometry.lat_deg, geometry.lon_deg,
-                      geometry.position_km, geometry.convergence_deg,
-                      np.ascontiguousarray(sun_km, dtype=float),
-                      np.ascontiguousarray(earth_km, dtype=float), valid, *outs)
+                      geometry.position_km, geometry.convergence_deg, sun,
+                      sun_angular_radius_deg(sun), np.ascontiguousarray(earth_km, dtype=float),
+                      valid, *outs)
     fraction, dark, earth, gap = outs
     to_days = step_hours / 24.0
     dark_days = np.where(dark >= 0, dark * to_days, np.nan)
@@ -176,16 +208,17 @@ class LightSeries:
 
 
 @njit(cache=True)
-def _point_kernel(horizons, row, col, slat, clat, slon, clon, p, conv, sun, earth, out):
+def _point_kernel(horizons, row, col, slat, clat, slon, clon, p, conv, sun, sun_radius, earth,
+                  out):
     for t in range(sun.shape[0]):
-        el, az, dist = _topocentric(sun[t, 0], sun[t, 1], sun[t, 2], p[0], p[1], p[2],
+        el, az, _ = _topocentric(sun[t, 0], sun[t, 1], sun[t, 2], p[0], p[1], p[2],
                                     slat, clat, slon, clon)
         hor = _horizon_at(horizons, row, col, az + conv)
         out[0, t] = el
         out[1, t] = az % 360.0
         out[2, t] = hor
-        out[3, t] = _disc_fraction(el, hor, math.degrees(math.asin(695_700.0 / dist)))
-        el, az, dist = _topocentric(earth[t, 0], earth[t, 1], earth[t, 2], p[0], p[1], p[2],
+        out[3, t] = _disc_fraction(el, hor, sun_radius[t])
+        el, az, _ = _topocentric(earth[t, 0], earth[t, 1], earth[t, 2], p[0], p[1], p[2],
                                     slat, clat, slon, clon)
         hor = _horizon_at(horizons, row, col, az + conv)
         out[4, t] = el
@@ -205,6 +238,7 @@ def light_series(horizons_deg: np.ndarray, row: int, col: int, geometry: CellGeo
     _point_kernel(np.ascontiguousarray(horizons_deg), row, col, math.sin(lat), math.cos(lat),
                   math.sin(lon), math.cos(lon), geometry.position_km[0],
                   float(geometry.convergence_deg[0]), np.ascontiguousarray(sun_km, float),
+                  sun_angular_radius_deg(np.asarray(sun_km, float)),
                   np.ascontiguousarray(earth_km, float), out)
     return LightSeries(*out[:7], out[7].astype(bool))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 from affine import Affine
 from pyproj import CRS

@@ -8,6 +8,7 @@ shrinks with cos(latitude); for projected grids the nominal pixel size is used.
 from __future__ import annotations
 
 import numpy as np
+import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
 
 from lunatlas.crs import MOON_RADIUS_M
