@@ -25,13 +25,11 @@ def main() -> None:
     parser.add_argument("--distance-km", type=float, default=50.0)
     args = parser.parse_args()
 
-    from lunatlas.crs import MOON_RADIUS_M
+    from lunatlas.crs import MOON_RADIUS_M, MOON_SOUTH_POLAR
     from lunatlas.data import load_global_dem
     from lunatlas.ephemeris import sun_earth_vectors_me, time_grid
     from lunatlas.illumination import light_map
     from lunatlas.terrain import regrid
-
-    from lunatlas.crs import MOON_SOUTH_POLAR
 
     half = 2 * MOON_RADIUS_M * np.tan(np.radians(90 - args.lat_limit) / 2)
     pixel = 2 * half / args.size

@@ -307,6 +307,80 @@ def map_command(ctx: click.Context, atlas_path: Path, out_dir: Path, view: str,
             click.echo(f"wrote {path}")
 
 
+# -- chronology ----------------------------------------------------------------------------
+
+@cli.group()
+def chronology() -> None:
+    """Crater size-frequency model ages (craterstats-compatible)."""
+
+
+@chronology.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def chronology_list(as_json: bool) -> None:
+    """Published chronology systems (PF + CF) with coefficients and references."""
+    from lunatlas.chronology import SYSTEMS
+
+    rows = [{"key": s.key, "name": s.name, "production_function": s.pf.name,
+             "cf_a": s.cf.a, "cf_b": s.cf.b, "cf_c": s.cf.c,
+             "cf_reference": s.cf.reference, "pf_reference": s.pf.reference,
+             "pf_range_km": list(s.pf.d_range_km)} for s in SYSTEMS.values()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Chronology systems: N(1) = a·(exp(b·T) − 1) + c·T")
+    for column in ("key", "name", "production function", "a", "b", "c", "reference"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r["key"], r["name"], r["production_function"], f"{r['cf_a']:.4g}",
+                      f"{r['cf_b']:.4g}", f"{r['cf_c']:.4g}", r["cf_reference"])
+    stdout.print(table)
+
+
+@chronology.command("fit")
+@click.argument("count_file", type=click.Path(path_type=Path))
+@click.option("--chronology", "system_key", default="neukum2001", show_default=True,
+              help="Chronology system key (see `lunatlas chronology list`).")
+@click.option("--range", "d_range", type=float, nargs=2, required=True,
+              help="Diameter range D_MIN D_MAX (km).")
+@click.option("--method", type=click.Choice(["poisson", "b-poisson", "c-fit", "d-fit"]),
+              default="poisson", show_default=True)
+@click.option("--binning", type=click.Choice(["pseudo-log", "20/decade", "10/decade",
+                                              "root-2", "x2"]),
+              default="pseudo-log", show_default=True, help="Binning for c-fit/d-fit/plots.")
+@click.option("--resurfacing", is_flag=True, help="Resurfacing correction (c-fit).")
+@click.option("--area", "area_km2", type=float, default=None,
+              help="Count area (km²) for CSV files without an area_km2 column.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
+              help="Write the CSFD plot (.png or .svg).")
+@click.option("--presentation", "kind", type=click.Choice(["cumulative", "differential", "R"]),
+              default="cumulative", show_default=True, help="Plot presentation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the fit as JSON.")
+@handle_errors
+def chronology_fit(count_file: Path, system_key: str, d_range: tuple[float, float],
+                   method: str, binning: str, resurfacing: bool, area_km2: float | None,
+                   plot_path: Path | None, kind: str, as_json: bool) -> None:
+    """Model age of a crater count (.scc, .diam, .stat or CSV)."""
+    from lunatlas.chronology import fit_age, get_system, read_count
+
+    system = get_system(system_key)
+    count = read_count(count_file, area_km2)
+    fit = fit_age(count, system, d_range, method, binning, resurfacing)
+    result = fit.as_dict()
+    if plot_path is not None:
+        from lunatlas.maps.csfd import plot_csfd
+
+        plot_csfd(count, system, [fit], plot_path, kind, binning)
+        result["plot"] = str(plot_path)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(fit.text())
+    click.echo(f"  {method}, {system.name}, D {fit.d_min_km:g}–{fit.d_max_km:g} km, "
+               f"{fit.n_craters:g} craters on {fit.area_km2:.4g} km²")
+    if plot_path is not None:
+        click.echo(f"  plot: {plot_path}")
+
+
 # -- light ---------------------------------------------------------------------------------
 
 @cli.group()
