@@ -24,7 +24,8 @@ from lunatlas.illumination.horizon import (
 
 
 def crater_field(size: int, pixel_m: float, seed: int = 42) -> np.ndarray:
-    """Heights (m) of overlapping bowl craters (depth 0.2 D, raised rims), N(>D) ∝ D⁻²."""
+    """Heights (m) of overlapping parabolic bowls (depth 0.2 D, rim 4 % of the depth,
+    continuous surface), N(>D) ∝ D⁻¹ (Pareto)."""
     rng = np.random.default_rng(seed)
     z = np.zeros((size, size), np.float32)
     n = size * size // 600
@@ -39,7 +40,8 @@ def crater_field(size: int, pixel_m: float, seed: int = 42) -> np.ndarray:
         yy, xx = np.mgrid[y0:y1, x0:x1]
         rho = np.hypot(yy - cy, xx - cx) / r
         depth = 0.2 * d * pixel_m
-        bowl = np.where(rho < 1, depth * (rho**2 - 1), 0.04 * depth * np.exp(-(rho - 1) * 4))
+        rim = 0.04 * depth  # continuous at the rim: no cliffs between cells
+        bowl = np.where(rho < 1, depth * (rho**2 - 1) + rim, rim * np.exp(-(rho - 1) * 4))
         z[y0:y1, x0:x1] += bowl.astype(np.float32)
     return z
 

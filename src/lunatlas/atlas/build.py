@@ -24,7 +24,7 @@ from lunatlas.data import (
     load_polar_craters,
     read_dem,
 )
-from lunatlas.data.fetch import sha256_of
+from lunatlas.data.fetch import fetch, sha256_of
 from lunatlas.errors import InputError
 from lunatlas.terrain import dem_summary
 
@@ -114,6 +114,18 @@ def terrain_record(dem: xr.DataArray, dataset: str) -> pd.DataFrame:
                           "sha256": sha256_of(source_path), **summary, "source": dataset}])
 
 
+def _samples_and_units(data_dir: Path | None):
+    """Registry samples, count units and their dating (calibrated on the atlas's sites)."""
+    from lunatlas.chronology.units import count_records
+    from lunatlas.samples.enrich import date_atlas
+    from lunatlas.samples.registry import sample_records
+
+    samples = sample_records()
+    files = {p.name: p for p in fetch("craterstats-sample-counts", data_dir=data_dir)}
+    outlines, counts = count_records(files)
+    return samples, counts, date_atlas(samples, outlines, counts)
+
+
 def build_atlas(atlas_path: str | Path, *, data_dir: Path | None = None,
                 dem_path: str | Path | None = None, craters_csv: str | Path | None = None,
                 min_crater_km: float = 0.0, command: str = "",
@@ -139,10 +151,22 @@ def build_atlas(atlas_path: str | Path, *, data_dir: Path | None = None,
     say("reading crater catalogues")
     extra = read_user_craters(craters_csv) if craters_csv else None
     craters = crater_records(data_dir, min_crater_km, extra)
+    say("dating units from crater counts and sample ages")
+    samples, counts, dating = _samples_and_units(data_dir)
     say("writing atlas edition")
-    reason = "build from " + ", ".join(sorted(set(craters["source"]) | {dem_name}))
+    reason = "build from " + ", ".join(sorted(set(craters["source"]) | {dem_name}
+                                              | {"lunatlas sample registry",
+                                                 "craterstats-sample-counts"}))
     with edit(atlas_path, reason=reason, command=command) as change:
         change.replace_layer("terrain", terrain, source=dem_name)
         change.replace_layer("craters", craters, source="crater catalogues")
+        change.upsert("samples", samples, source="lunatlas sample registry")
+        change.replace_layer("counts", counts, source="craterstats-sample-counts")
+        change.replace_layer("units", dating.units, source="craterstats-sample-counts")
+        if not dating.calibration_records.empty:
+            change.replace_layer("calibration", dating.calibration_records,
+                                 source="lunatlas sample registry")
+            change.replace_layer("chronologies", dating.chronology_records,
+                                 source="lunatlas sample registry")
     counts = Atlas(atlas_path).counts()
     return BuildResult(atlas_path, change.edition, counts, dem_summary(dem))

@@ -63,6 +63,29 @@ LAYERS: dict[str, LayerSchema] = {
             "scores (JSON)",
         ),
         LayerSchema(
+            "counts", None,
+            {"unit_id": "str", "count_file": "str", "area_km2": "float64",
+             "perimeter_km": "float64", "d_min_km": "float64", "d_max_km": "float64",
+             "method": "str", "mission": "str", "diameters_km_json": "str",
+             "fractions_json": "str", "source": "str"},
+            "Crater counts that date units (diameters km, area km², fit range and method); "
+            "mission names the sample-return site whose unit the count covers",
+        ),
+        LayerSchema(
+            "calibration", None,
+            {"site": "str", "n1_per_km2": "float64", "n1_sigma_per_km2": "float64",
+             "age_ga": "float64", "age_sigma_ga": "float64", "reference": "str",
+             "source": "str"},
+            "Chronology calibration points: site crater density N(1) and sample age",
+        ),
+        LayerSchema(
+            "chronologies", None,
+            {"name": "str", "a": "float64", "b": "float64", "c": "float64", "mode": "str",
+             "base": "str", "scale": "float64", "covariance_json": "str",
+             "points_json": "str", "leave_one_out_json": "str", "source": "str"},
+            "Chronology functions fitted to the calibration points (N(1) = a(e^{bT}−1)+cT)",
+        ),
+        LayerSchema(
             "terrain", None,
             {"dataset": "str", "sha256": "str", "width": "Int64", "height": "Int64",
              "pixel_deg": "float64", "pixel_km_equator": "float64", "min_m": "float64",

@@ -106,8 +106,8 @@ def atlas_build(ctx: click.Context, atlas_path: Path, dem_path: Path | None,
     """Build a new atlas edition from the embedded default data."""
     from lunatlas.atlas.build import build_atlas
 
-    with steps_progress(4) as progress:
-        task = progress.add_task("building atlas", total=4)
+    with steps_progress(5) as progress:
+        task = progress.add_task("building atlas", total=5)
 
         def step(message: str) -> None:
             progress.update(task, description=message)
@@ -307,6 +307,54 @@ def map_command(ctx: click.Context, atlas_path: Path, out_dir: Path, view: str,
             click.echo(f"wrote {path}")
 
 
+# -- samples -------------------------------------------------------------------------------
+
+@cli.group()
+def samples() -> None:
+    """Returned samples: the registry and new analyses that enrich the atlas."""
+
+
+@samples.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def samples_list(as_json: bool) -> None:
+    """Sample-return missions and the unit ages the literature assigns to them."""
+    from lunatlas.samples import missions, unit_ages
+
+    ages = unit_ages().merge(missions(), on="mission")
+    if as_json:
+        click.echo(ages.to_json(orient="records", indent=2))
+        return
+    table = Table(title="Returned samples and unit ages")
+    for column in ("mission", "landing", "returned", "unit", "age (Ga)", "method", "reference"):
+        table.add_column(column, overflow="fold")
+    for r in ages.itertuples():
+        table.add_row(r.mission, f"{r.landing_lat:.3f}°, {r.landing_lon:.3f}°E",
+                      f"{r.returned_mass_kg:g} kg", r.unit,
+                      f"{r.age_ga:.3f} ± {r.age_sigma_ga:.3f}", r.method,
+                      f"{r.reference} doi:{r.doi}")
+    stdout.print(table)
+
+
+@samples.command("add")
+@click.argument("analyses_file", type=click.Path(path_type=Path))
+@atlas_option
+@click.pass_context
+@handle_errors
+def samples_add(ctx: click.Context, analyses_file: Path, atlas_path: Path) -> None:
+    """Ingest new analyses (CSV/JSON); refit the chronology and re-date units (one edition)."""
+    from lunatlas.samples.enrich import add_analyses
+
+    result = add_analyses(atlas_path, analyses_file, command_line(ctx))
+    click.echo(f"{atlas_path}: edition {result.edition}: {result.added} analyses added, "
+               f"{result.redated} unit(s) re-dated")
+    if result.calibration is not None:
+        cf = result.calibration.cf
+        click.echo(f"chronology ({result.calibration.mode}): N(1) = {cf.a:.4e}·(exp({cf.b:.4g}"
+                   f"·T) − 1) + {cf.c:.4e}·T")
+    click.echo(f"see the changes: lunatlas atlas diff {max((result.edition or 1) - 1, 1)} "
+               f"{result.edition} --atlas {atlas_path}")
+
+
 # -- chronology ----------------------------------------------------------------------------
 
 @cli.group()
@@ -334,6 +382,62 @@ def chronology_list(as_json: bool) -> None:
         table.add_row(r["key"], r["name"], r["production_function"], f"{r['cf_a']:.4g}",
                       f"{r['cf_b']:.4g}", f"{r['cf_c']:.4g}", r["cf_reference"])
     stdout.print(table)
+
+
+@chronology.command("calibrate")
+@click.option("--points", "points_file", type=click.Path(path_type=Path), default=None,
+              help="CSV of calibration points: site, n1_per_km2, n1_sigma_per_km2, age_ga, "
+                   "age_sigma_ga[, reference]. Default: the atlas's calibration points.")
+@atlas_option
+@click.option("--base", default="yue2022", show_default=True,
+              help="Chronology whose shape a scale fit keeps (fewer than 4 points).")
+@click.option("--name", default="calibrated", show_default=True, help="Name of the result.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="Write the fitted function (JSON).")
+@handle_errors
+def chronology_calibrate(points_file: Path | None, atlas_path: Path, base: str, name: str,
+                         out_path: Path | None) -> None:
+    """Fit N(1) = a·(e^{bT} − 1) + c·T to calibration points, with leave-one-out shifts."""
+    import pandas as pd
+
+    from lunatlas.chronology import get_system
+    from lunatlas.chronology.calibration import CalibrationPoint, fit_chronology
+    from lunatlas.errors import InputError
+
+    if points_file is not None:
+        try:
+            frame = pd.read_csv(points_file)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(f"{points_file}: not a readable CSV ({exc})") from None
+    else:
+        from lunatlas.atlas import Atlas
+
+        frame = Atlas(atlas_path).layer("calibration")
+    needed = ["site", "n1_per_km2", "n1_sigma_per_km2", "age_ga", "age_sigma_ga"]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InputError(f"{points_file or atlas_path}: missing column(s) {missing}")
+    points = [CalibrationPoint(str(r.site), float(r.n1_per_km2), float(r.n1_sigma_per_km2),
+                               float(r.age_ga), float(r.age_sigma_ga),
+                               str(getattr(r, "reference", "") or ""))
+              for r in frame.itertuples()]
+    result = fit_chronology(points, name, get_system(base).cf)
+    cf, sig = result.cf, result.sigmas
+    click.echo(f"{name} ({result.mode} fit, {len(points)} points): N(1) = {cf.a:.4e}·(exp("
+               f"{cf.b:.4g}·T) − 1) + {cf.c:.4e}·T")
+    if result.mode == "full":
+        click.echo(f"  σ: a {sig[0]:.2e}, b {sig[1]:.3g}, c {sig[2]:.2e}")
+    else:
+        click.echo(f"  scale on {base}: {result.scale:.4f} ± {sig[0]:.4f}")
+    for site, shift in sorted(result.leave_one_out.items(), key=lambda kv: -kv[1]):
+        click.echo(f"  leave out {site:24s} → curve moves up to {shift:.1%} over 1–4 Ga")
+    if out_path is not None:
+        out_path.write_text(json.dumps({"name": name, "a": cf.a, "b": cf.b, "c": cf.c,
+                                        "mode": result.mode, "base": base,
+                                        "covariance": result.covariance.tolist(),
+                                        "leave_one_out": result.leave_one_out,
+                                        "points": [p.__dict__ for p in points]}, indent=2))
+        click.echo(f"  wrote {out_path}")
 
 
 @chronology.command("fit")

