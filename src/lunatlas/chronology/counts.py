@@ -114,15 +114,14 @@ def _column(header: list[str], rows: list[list[str]], name: str, path: Path) -> 
     return out
 
 
-def read_scc(path: str | Path) -> CraterCount:
-    """craterstats/CraterTools spatial crater count (.scc): Total_area, crater table."""
-    path = Path(path)
+def _count_file(path: Path, area_key: str, diameter_column: str) -> CraterCount:
+    """Shared reader of .scc/.diam: an area line and a crater table (diameter, fraction)."""
     values, tables = _structure(_read_text(path))
-    if "Total_area" not in values:
-        raise InputError(f"{path}: no 'Total_area' line; expected the count area in km²")
-    area = _number(values["Total_area"], str(path), "Total_area")
-    header, rows = _table(tables, "crater", path, "diam")
-    diam = _column(header, rows, "diam", path)
+    if area_key not in values:
+        raise InputError(f"{path}: no '{area_key} = …' line; expected the count area in km²")
+    area = _number(values[area_key], str(path), area_key)
+    header, rows = _table(tables, "crater", path, diameter_column)
+    diam = _column(header, rows, diameter_column, path)
     frac = _column(header, rows, "fraction", path) if "fraction" in header else np.ones_like(diam)
     perimeter = None
     for key in ("Perimeter", "Total_perimeter"):
@@ -131,17 +130,15 @@ def read_scc(path: str | Path) -> CraterCount:
     return CraterCount(path.stem, area, diam, frac, perimeter, str(path))
 
 
+def read_scc(path: str | Path) -> CraterCount:
+    """craterstats/CraterTools spatial crater count (.scc): Total_area, crater table
+    (``diam``, optional ``fraction``), optional Perimeter (buffered counts)."""
+    return _count_file(Path(path), "Total_area", "diam")
+
+
 def read_diam(path: str | Path) -> CraterCount:
     """craterstats .diam file: ``area = …`` and a ``crater = {diameter[, fraction…]`` table."""
-    path = Path(path)
-    values, tables = _structure(_read_text(path))
-    if "area" not in values:
-        raise InputError(f"{path}: no 'area = …' line; expected the count area in km²")
-    area = _number(values["area"], str(path), "area")
-    header, rows = _table(tables, "crater", path, "diameter")
-    diam = _column(header, rows, "diameter", path)
-    frac = _column(header, rows, "fraction", path) if "fraction" in header else np.ones_like(diam)
-    return CraterCount(path.stem, area, diam, frac, None, str(path))
+    return _count_file(Path(path), "area", "diameter")
 
 
 def read_stat(path: str | Path) -> CraterCount:

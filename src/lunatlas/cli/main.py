@@ -602,6 +602,10 @@ def light_map_command(ctx: click.Context, start: str, end: str, step_hours: floa
                          pixel_m or max(source_px / 2, 20.0))
     max_distance = (max_distance_km or 100.0) * 1000.0
     n_az = n_azimuths or 64
+    holes = int(np.isnan(dem.to_numpy()).sum())
+    if holes:
+        click.echo(f"warning: {holes} DEM cells have no height (nodata): they are left out as "
+                   "terrain and get no result (NaN) in the maps", err=True)
     click.echo(f"grid {dem.shape[1]}×{dem.shape[0]} px of {abs(dem.rio.transform().a):.0f} m, "
                f"{times.size} instants, {n_az} azimuths, horizons to {max_distance / 1e3:g} km")
     sun_earth = sun_earth_vectors_me(times)

@@ -119,34 +119,31 @@ def load_named_craters(data_dir: Path | None = None) -> gpd.GeoDataFrame:
     return _points(frame, raw["Longitude"], raw["Latitude"])
 
 
-def load_polar_craters(data_dir: Path | None = None) -> gpd.GeoDataFrame:
-    """MoonPIES polar craters: name, diameter, age (Ga ± Ga), PSR area (km²), age reference."""
-    path = dataset_path("moonpies-polar-craters", data_dir=data_dir)
-    raw = _read_csv(path, ["Crater Name", "Lat (deg)", "Lon (deg)", "Diam (km)", "Age (Ga)"],
-                    "polar craters")
+def _aged_features(path: Path, diameter_column: str, reference_column: str,
+                   what: str, extra: dict[str, str] | None = None) -> gpd.GeoDataFrame:
+    """MoonPIES-style tables: name, lat/lon (0..360 E), a diameter, age (Ga ± Ga), reference."""
+    raw = _read_csv(path, ["Crater Name", "Lat (deg)", "Lon (deg)", diameter_column,
+                           "Age (Ga)", "Error (- Ga)", "Error (+ Ga)", reference_column], what)
     frame = pd.DataFrame({
         "name": raw["Crater Name"].astype(str).str.strip(),
-        "diameter_km": raw["Diam (km)"].astype(float),
+        "diameter_km": raw[diameter_column].astype(float),
         "age_ga": raw["Age (Ga)"].astype(float),
         "age_minus_ga": raw["Error (- Ga)"].astype(float),
         "age_plus_ga": raw["Error (+ Ga)"].astype(float),
-        "psr_area_km2": raw["PSR Area (km^2)"].astype(float),
-        "age_reference": raw["Age Ref."].astype(str),
+        **{name: raw[column].astype(float) for name, column in (extra or {}).items()},
+        "age_reference": raw[reference_column].astype(str),
     })
     return _points(frame, raw["Lon (deg)"], raw["Lat (deg)"])
+
+
+def load_polar_craters(data_dir: Path | None = None) -> gpd.GeoDataFrame:
+    """MoonPIES polar craters: name, diameter, age (Ga ± Ga), PSR area (km²), age reference."""
+    return _aged_features(dataset_path("moonpies-polar-craters", data_dir=data_dir),
+                          "Diam (km)", "Age Ref.", "polar craters",
+                          {"psr_area_km2": "PSR Area (km^2)"})
 
 
 def load_basins(data_dir: Path | None = None) -> gpd.GeoDataFrame:
     """MoonPIES basins: name, main-ring diameter (km), age (Ga ± Ga), source."""
-    path = dataset_path("moonpies-basins", data_dir=data_dir)
-    raw = _read_csv(path, ["Crater Name", "Lat (deg)", "Lon (deg)", "Main ring diam (km)",
-                           "Age (Ga)"], "basins")
-    frame = pd.DataFrame({
-        "name": raw["Crater Name"].astype(str).str.strip(),
-        "diameter_km": raw["Main ring diam (km)"].astype(float),
-        "age_ga": raw["Age (Ga)"].astype(float),
-        "age_minus_ga": raw["Error (- Ga)"].astype(float),
-        "age_plus_ga": raw["Error (+ Ga)"].astype(float),
-        "age_reference": raw["Source"].astype(str),
-    })
-    return _points(frame, raw["Lon (deg)"], raw["Lat (deg)"])
+    return _aged_features(dataset_path("moonpies-basins", data_dir=data_dir),
+                          "Main ring diam (km)", "Source", "basins")
