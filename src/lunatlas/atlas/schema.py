@@ -63,6 +63,13 @@ LAYERS: dict[str, LayerSchema] = {
             "scores (JSON)",
         ),
         LayerSchema(
+            "traverses", "LineString",
+            {"name": "str", "from_site": "str", "target": "str", "length_km": "float64",
+             "elevation_gain_m": "float64", "max_slope_deg": "float64",
+             "sunlit_fraction": "float64", "source": "str"},
+            "Least-cost traverses from candidate sites to targets (PSRs, units, sites)",
+        ),
+        LayerSchema(
             "counts", None,
             {"unit_id": "str", "count_file": "str", "area_km2": "float64",
              "perimeter_km": "float64", "d_min_km": "float64", "d_max_km": "float64",

@@ -268,7 +268,7 @@ def _validate_frame(layer: str, frame: pd.DataFrame, schema: LayerSchema) -> pd.
     if schema.geometry_type == "MultiPolygon":
         out["geometry"] = [shapely.MultiPolygon([g]) if isinstance(g, shapely.Polygon) else g
                            for g in out.geometry]
-    if schema.geometry_type in ("Point", "MultiPolygon"):
+    if schema.geometry_type in ("Point", "MultiPolygon", "LineString"):
         bad = [t for t in out.geometry.geom_type.dropna().unique() if t != schema.geometry_type]
         if bad:
             raise InputError(f"layer {layer!r}: geometry type(s) {bad}; expected "

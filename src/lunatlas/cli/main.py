@@ -485,6 +485,132 @@ def chronology_fit(count_file: Path, system_key: str, d_range: tuple[float, floa
         click.echo(f"  plot: {plot_path}")
 
 
+# -- site ----------------------------------------------------------------------------------
+
+def _run_site(ctx: click.Context, params: dict, progress=None):
+    from lunatlas.atlas import Atlas
+    from lunatlas.atlas.build import build_atlas
+    from lunatlas.siting import load_criteria, run_siting
+
+    criteria = load_criteria(params["criteria_path"])
+    atlas_path = params["atlas_path"] or params["out_dir"] / "atlas.gpkg"
+    if not atlas_path.exists():
+        build_atlas(atlas_path, data_dir=ctx.obj["data_dir"], command=command_line(ctx))
+    features = Atlas(atlas_path).layer("craters")
+    result = run_siting(params["region"], criteria, features, data_dir=ctx.obj["data_dir"],
+                        dem_path=params["dem_path"], start=params["start"], end=params["end"],
+                        step_hours=params["step_hours"], pixel_m=params["pixel_m"],
+                        progress=progress)
+    return result, atlas_path
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--region", default="south-pole", show_default=True,
+              help="south-pole, north-pole, or 'lat,lon,half_width_km'.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=DEFAULT_OUT, show_default=True, help="Output folder.")
+@click.option("--atlas", "atlas_path", type=click.Path(path_type=Path), default=None,
+              help="Atlas to extend (default: OUT/atlas.gpkg, built if absent).")
+@click.option("--criteria", "criteria_path", type=click.Path(path_type=Path), default=None,
+              help="Criteria TOML (default: the documented bundled one).")
+@click.option("--dem", "dem_path", type=click.Path(path_type=Path), default=None,
+              help="DEM (default: LOLA polar DEM if at hand, else the embedded global DEM).")
+@click.option("--start", default="2026-01-01", show_default=True, help="UTC start.")
+@click.option("--end", default="2026-12-31", show_default=True, help="UTC end.")
+@click.option("--step", "step_hours", type=float, default=6.0, show_default=True,
+              help="Time step (hours).")
+@click.option("--pixel-m", type=click.FloatRange(min=10.0), default=None,
+              help="Grid pixel (m); default 2000 on the global DEM, 500 on a polar DEM.")
+@click.option("--points", "points_csv", type=click.Path(path_type=Path), default=None,
+              help="Also score these points (CSV: name, lat, lon).")
+@click.pass_context
+@handle_errors
+def site(ctx: click.Context, **params) -> None:
+    """Rank candidate station sites (the main job): atlas, maps and report into --out."""
+    ctx.obj["site_params"] = params
+    if ctx.invoked_subcommand is not None:
+        return
+    import time
+
+    import pandas as pd
+
+    from lunatlas.atlas import edit
+    from lunatlas.data.fetch import sha256_of
+    from lunatlas.maps.siting import plot_constraints, plot_sensitivity, plot_suitability
+    from lunatlas.siting.criteria import default_criteria_text
+    from lunatlas.siting.report import site_records, traverse_records, write_report
+
+    started = time.perf_counter()
+    out_dir: Path = params["out_dir"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    steps = ["choosing terrain", "ephemeris", "horizons", "illumination and Earth visibility",
+             "criteria", "sensitivity", "traverses"]
+    with steps_progress(len(steps)) as progress:
+        task = progress.add_task("siting", total=len(steps))
+
+        def step(message: str) -> None:
+            progress.update(task, description=message)
+            progress.advance(task)
+
+        result, atlas_path = _run_site(ctx, params, step)
+    if result.terrain.warning:
+        click.echo(f"warning: {result.terrain.warning}", err=True)
+    command = command_line(ctx)
+    with edit(atlas_path, f"siting {params['region']}", command) as change:
+        change.replace_layer("sites", site_records(result, f"siting {params['region']}"),
+                             "lunatlas site")
+        change.replace_layer("traverses", traverse_records(result, "lunatlas site"),
+                             "lunatlas site")
+    figures = {"suitability": plot_suitability(result, out_dir / "site_suitability.png"),
+               "constraints": plot_constraints(result, out_dir / "site_constraints.png"),
+               "sensitivity": plot_sensitivity(result, out_dir / "site_sensitivity.png")}
+    from lunatlas.atlas import Atlas
+    from lunatlas.maps import render_south_polar_map
+
+    snapshot = Atlas(atlas_path).at()
+    layers = {n: snapshot.layer(n) for n in ("craters", "samples", "sites", "units")}
+    if params["region"] == "south-pole":
+        figures["atlas"] = render_south_polar_map(
+            result.terrain.dem, layers, out_dir / "map_south_polar.png",
+            title=f"Lunatlas south polar view, edition {snapshot.edition}: ranked sites")
+    criteria_text = (Path(params["criteria_path"]).read_text("utf-8")
+                     if params["criteria_path"] else default_criteria_text())
+    source = Path(result.terrain.dem.attrs["source"])
+    provenance = [{"input": "terrain", "dataset": result.terrain.source,
+                   "sha256": sha256_of(source)[:16] + "…"},
+                  {"input": "ephemeris", "dataset": "de421-spk + moon-frame-kernels + naif-lsk",
+                   "sha256": "registry-pinned"},
+                  {"input": "features", "dataset": f"atlas {atlas_path.name} edition "
+                   f"{snapshot.edition}", "sha256": sha256_of(atlas_path)[:16] + "…"}]
+    wall = time.perf_counter() - started
+    md, html_path = write_report(result, out_dir, figures, criteria_text, provenance,
+                                 command, wall, snapshot.edition, atlas_path)
+    if params["points_csv"]:
+        try:
+            points = pd.read_csv(params["points_csv"])
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise LunatlasError(f"{params['points_csv']}: not a readable CSV ({exc})") from None
+        scored = result.score_points(points)
+        scored.to_csv(out_dir / "scored_points.csv", index=False)
+        click.echo(f"scored {len(scored)} points → {out_dir / 'scored_points.csv'}")
+    cols = ["rank", "name", "lat", "lon", "suitability", "in_top3_fraction", "relay_required"]
+    click.echo(result.table[cols].to_string(index=False))
+    click.echo(f"atlas {atlas_path} edition {snapshot.edition}; report {md} and {html_path}; "
+               f"wall time {wall:.1f} s")
+
+
+@site.command("explain")
+@click.option("--lat", type=float, required=True, help="Latitude (°).")
+@click.option("--lon", type=float, required=True, help="Longitude (° east).")
+@click.pass_context
+@handle_errors
+def site_explain(ctx: click.Context, lat: float, lon: float) -> None:
+    """Why a place is (not) a candidate: its values, scores and failing constraints."""
+    result, _ = _run_site(ctx, ctx.obj["site_params"])
+    info = result.explain(lat, lon)
+    click.echo(json.dumps(info, indent=2))
+
+
 # -- light ---------------------------------------------------------------------------------
 
 @cli.group()

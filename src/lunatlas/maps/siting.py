@@ -1,0 +1,106 @@
+"""Siting figures: suitability and constraint maps over relief, sensitivity plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+from lunatlas.maps.render import south_polar_extent_km
+from lunatlas.terrain import hillshade
+
+CONSTRAINT_ORDER = ("nodata", "slope", "steep_terrain", "illumination", "darkness",
+                    "psr_distance", "earth_visibility")
+CONSTRAINT_COLOURS = ("#ffffff", "#7f7f7f", "#8c564b", "#ff7f0e", "#9467bd", "#17becf",
+                      "#1f77b4", "#2ca02c")
+
+
+def _base(result, title: str):
+    extent = south_polar_extent_km(result.grid)
+    fig = Figure(figsize=(9, 8), dpi=110)
+    ax = fig.subplots()
+    shade = hillshade(result.grid, exaggeration=3.0).to_numpy()
+    ax.imshow(shade, extent=extent, cmap="gray", origin="upper", interpolation="bilinear")
+    ax.set_xlabel("x (km)")
+    ax.set_ylabel("y (km)")
+    ax.set_title(title, fontsize=10)
+    ax.set_aspect("equal")
+    return fig, ax, extent
+
+
+def _xy_km(result, rows, cols):
+    t = result.grid.rio.transform()
+    return ((t.c + (np.asarray(cols) + 0.5) * t.a) / 1e3,
+            (t.f + (np.asarray(rows) + 0.5) * t.e) / 1e3)
+
+
+def _sites_and_paths(ax, result) -> None:
+    for name, _target, path in result.traverses:
+        rows, cols = np.array(path.cells).T
+        x, y = _xy_km(result, rows, cols)
+        ax.plot(x, y, color="#00e5ff", lw=1.8, label=f"traverse {name} → PSR "
+                f"({path.length_km:.0f} km)")
+    x, y = _xy_km(result, result.table["row"], result.table["col"])
+    ax.scatter(x, y, marker="*", s=220, c="#ffd700", edgecolors="black", zorder=5,
+               label="ranked sites")
+    for name, xi, yi in zip(result.table["name"], x, y, strict=True):
+        ax.annotate(name, (xi, yi), xytext=(6, 6), textcoords="offset points", color="white",
+                    fontsize=9, fontweight="bold")
+
+
+def plot_suitability(result, out_path: str | Path) -> Path:
+    """Weighted suitability (constraints applied) with sites and traverses over relief."""
+    fig, ax, extent = _base(result, "Suitability (cells failing a constraint are clear)")
+    image = ax.imshow(result.suitability, extent=extent, cmap="viridis", alpha=0.75,
+                      origin="upper", vmin=np.nanmin(result.suitability),
+                      vmax=np.nanmax(result.suitability))
+    fig.colorbar(image, ax=ax, shrink=0.8, label="weighted suitability (0–1)")
+    psr = np.where(result.light.permanently_shadowed, 1.0, np.nan)
+    ax.imshow(psr, extent=extent, cmap=ListedColormap(["#1f3bff"]), alpha=0.6, origin="upper")
+    ax.plot([], [], "s", color="#1f3bff", label="shadowed all period (PSR proxy)")
+    _sites_and_paths(ax, result)
+    ax.legend(loc="lower left", fontsize=7.5, framealpha=0.85)
+    fig.tight_layout()
+    fig.savefig(out_path)
+    return Path(out_path)
+
+
+def plot_constraints(result, out_path: str | Path) -> Path:
+    """Which constraint excludes each cell (first failing in a fixed order)."""
+    fig, ax, extent = _base(result, "Hard constraints: first one failing at each cell")
+    code = np.zeros(result.suitability.shape)
+    for i, name in reversed(list(enumerate(CONSTRAINT_ORDER, 1))):
+        code[result.failures[name]] = i
+    cmap = ListedColormap(CONSTRAINT_COLOURS)
+    masked = np.where(code == 0, np.nan, code)
+    ax.imshow(masked, extent=extent, cmap=cmap, vmin=0, vmax=len(CONSTRAINT_COLOURS) - 1,
+              alpha=0.7, origin="upper", interpolation="nearest")
+    for i, name in enumerate(CONSTRAINT_ORDER, 1):
+        share = result.failures[name].mean()
+        ax.plot([], [], "s", color=CONSTRAINT_COLOURS[i], label=f"{name} ({share:.0%})")
+    ax.plot([], [], "s", color="none", label="clear = passes all")
+    _sites_and_paths(ax, result)
+    ax.legend(loc="lower left", fontsize=7.5, framealpha=0.85)
+    fig.tight_layout()
+    fig.savefig(out_path)
+    return Path(out_path)
+
+
+def plot_sensitivity(result, out_path: str | Path) -> Path:
+    """How often each site stays in the top 3 under perturbed weights and inputs."""
+    fig = Figure(figsize=(7, 4), dpi=110)
+    ax = fig.subplots()
+    names = result.table["name"]
+    ax.bar(names, result.sensitivity.in_top_fraction, color="#4c72b0")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(f"fraction of {result.sensitivity.draws} draws in the top "
+                  f"{result.sensitivity.top_n}")
+    ax.set_title("Sensitivity to the weights (Dirichlet) and to illumination/Earth-visibility "
+                 "noise", fontsize=9)
+    for i, v in enumerate(result.sensitivity.in_top_fraction):
+        ax.text(i, v + 0.02, f"{v:.0%}", ha="center", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_path)
+    return Path(out_path)

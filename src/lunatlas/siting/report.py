@@ -1,0 +1,137 @@
+"""Siting outputs: atlas records (sites, traverses), Markdown and HTML reports."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from lunatlas.crs import MOON_GEOGRAPHIC, to_lonlat
+from lunatlas.siting.criteria import CRITERIA
+
+
+def site_records(result, source: str) -> gpd.GeoDataFrame:
+    """Atlas ``sites`` records (points) with per-criterion raw values and scores as JSON."""
+    t = result.table
+    frame = pd.DataFrame({
+        "record_id": "site:" + t["name"], "name": t["name"], "rank": t["rank"].astype("Int64"),
+        "score": t["suitability"],
+        "scores_json": [json.dumps({c: row[c] for c in t.columns
+                                    if c.startswith(("raw_", "score_"))
+                                    or c in ("relay_required", "in_top3_fraction",
+                                             "region_area_km2")}, default=float)
+                        for _, row in t.iterrows()],
+        "source": source,
+    })
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(t["lon"], t["lat"]),
+                            crs=MOON_GEOGRAPHIC)
+
+
+def traverse_records(result, source: str) -> gpd.GeoDataFrame:
+    """Atlas ``traverses`` records (lines in lon/lat)."""
+    t = result.grid.rio.transform()
+    rows = []
+    for name, target, path in result.traverses:
+        r, c = np.array(path.cells).T
+        lon, lat = to_lonlat(result.grid.rio.crs, t.c + (c + 0.5) * t.a, t.f + (r + 0.5) * t.e)
+        rows.append({"record_id": f"traverse:{name}:psr", "name": f"{name} → PSR",
+                     "from_site": name, "target": target, "length_km": round(path.length_km, 3),
+                     "elevation_gain_m": round(path.elevation_gain_m, 1),
+                     "max_slope_deg": round(path.max_slope_deg, 2),
+                     "sunlit_fraction": round(path.sunlit_fraction, 3), "source": source,
+                     "geometry": shapely.LineString(np.column_stack([lon, lat]))})
+    if not rows:
+        return gpd.GeoDataFrame({"record_id": []}, geometry=[], crs=MOON_GEOGRAPHIC)
+    return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=MOON_GEOGRAPHIC)
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    head = "| " + " | ".join(frame.columns) + " |"
+    sep = "|" + "---|" * len(frame.columns)
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, sep, *body])
+
+
+def write_report(result, out_dir: Path, figures: dict[str, Path], criteria_text: str,
+                 provenance: list[dict], command: str, wall_s: float, edition: int | None,
+                 atlas_path: Path) -> tuple[Path, Path]:
+    """report.md and report.html with the table, maps, sensitivity, criteria, provenance."""
+    t = result.table
+    summary = t[["rank", "name", "lat", "lon", "suitability", "in_top3_fraction",
+                 "relay_required"] + [f"score_{c}" for c in CRITERIA]]
+    raw = t[["name", "raw_illumination_fraction", "raw_longest_darkness_days",
+             "raw_earth_visibility_fraction", "raw_psr_distance_km", "raw_slope_deg",
+             "raw_roughness_deg", "raw_science_value", "region_area_km2"]]
+    paths = pd.DataFrame([{"site": n, "target": tgt, "length_km": round(p.length_km, 1),
+                           "elevation_gain_m": round(p.elevation_gain_m),
+                           "elevation_loss_m": round(p.elevation_loss_m),
+                           "max_slope_deg": round(p.max_slope_deg, 1),
+                           f"sunlit_fraction at {result.sunlit_at}": round(p.sunlit_fraction, 2)}
+                          for n, tgt, p in result.traverses])
+    excluded = {k: f"{v.mean():.1%}" for k, v in result.failures.items()}
+    lines = [
+        "# Lunatlas station siting report", "",
+        f"Command: `{command}`  ", f"Atlas: `{atlas_path}` edition {edition}  ",
+        f"Period: {result.times[0]} → {result.times[-1]} every {result.step_hours:g} h "
+        f"({result.times.size} instants); wall time {wall_s:.1f} s", "",
+    ]
+    if result.terrain.warning:
+        lines += [f"> **Terrain warning:** {result.terrain.warning}", ""]
+    lines += ["## Ranked candidate sites", "", _markdown_table(summary), "",
+              "Raw criterion values:", "", _markdown_table(raw), "",
+              "`in_top3_fraction`: share of Monte Carlo draws (weights and illumination/Earth "
+              "visibility perturbed) in which the site ranks in the top 3.", "",
+              "## Maps", ""]
+    lines += [f"![{name}]({path.name})" for name, path in figures.items()]
+    lines += ["", "## Traverses to the nearest permanently shadowed region", "",
+              _markdown_table(paths) if not paths.empty else "no reachable PSR", "",
+              "## Constraints: share of cells each one excludes", "",
+              _markdown_table(pd.DataFrame([excluded])), "",
+              "## Criteria used", "", "```toml", criteria_text.strip(), "```", "",
+              "## Data provenance", "", _markdown_table(pd.DataFrame(provenance)), ""]
+    md = out_dir / "report.md"
+    md.write_text("\n".join(lines), encoding="utf-8")
+    body = []
+    for line in lines:
+        if line.startswith("![") and "](" in line:
+            alt, src = line[2:].split("](")
+            body.append(f'<img src="{html.escape(src[:-1])}" alt="{html.escape(alt)}" '
+                        'style="max-width:48%">')
+        elif line.startswith("# "):
+            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("## "):
+            body.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.startswith("| "):
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        elif line.startswith("|---"):
+            continue
+        else:
+            body.append(f"<p>{html.escape(line)}</p>" if line else "")
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>Lunatlas siting report"
+            "</title><style>body{font-family:sans-serif;max-width:1200px;margin:auto}"
+            "td{border:1px solid #ccc;padding:2px 6px;font-size:12px}</style></head><body>"
+            + _wrap_tables("\n".join(body)) + "</body></html>")
+    out_html = out_dir / "report.html"
+    out_html.write_text(page, encoding="utf-8")
+    return md, out_html
+
+
+def _wrap_tables(body: str) -> str:
+    out, in_table = [], False
+    for line in body.split("\n"):
+        if line.startswith("<tr>") and not in_table:
+            out.append("<table>")
+            in_table = True
+        elif not line.startswith("<tr>") and in_table:
+            out.append("</table>")
+            in_table = False
+        out.append(line)
+    if in_table:
+        out.append("</table>")
+    return "\n".join(out)

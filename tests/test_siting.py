@@ -1,0 +1,226 @@
+"""Siting: criteria validation, a synthetic terrain with a known best site, point scoring,
+weight monotonicity, relay detection at Chang'e 6, traverses, and the main job."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from affine import Affine
+from click.testing import CliRunner
+
+from lunatlas.cli.main import cli
+from lunatlas.crs import MOON_SOUTH_POLAR
+from lunatlas.errors import InputError
+from lunatlas.siting import load_criteria, run_siting
+from lunatlas.siting.criteria import default_criteria_text
+from lunatlas.siting.suitability import (
+    SiteInputs,
+    constraint_failures,
+    scores,
+    suitability,
+)
+from lunatlas.traverse import cost_surface, least_cost_traverse
+
+CHANGE_6 = (-41.625, -153.978)
+
+
+def _criteria_file(tmp_path, old, new):
+    path = tmp_path / "criteria.toml"
+    path.write_text(default_criteria_text().replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("max_slope_deg = 15.0", "max_slope_deg = 15.0\nmax_speed = 3", "constraints.max_speed"),
+    ("max_slope_deg = 15.0", "max_slope_deg = -2", "constraints.max_slope_deg"),
+    ("min_illumination_fraction = 0.35", "min_illumination_fraction = 1.5",
+     "constraints.min_illumination_fraction"),
+    ("power = 0.30", "power = 0", None),
+    ("[weights]", "[weights", "not valid TOML"),
+])
+def test_bad_criteria_files_name_the_key(tmp_path, old, new, message):
+    path = _criteria_file(tmp_path, old, new)
+    if message is None:  # set every weight to zero
+        text = path.read_text()
+        for key in ("ice = 0.25", "communications = 0.15", "terrain = 0.15", "science = 0.15"):
+            text = text.replace(key, key.split("=")[0] + "= 0")
+        path.write_text(text)
+        message = "weights must sum to a positive number"
+    with pytest.raises(InputError, match=message.replace(".", r"\.")) as info:
+        load_criteria(path)
+    assert "criteria.toml" in str(info.value)
+
+
+def _synthetic_inputs(ridge_illumination=0.9):
+    """A 60×60 grid: plain, a shadowed crater (PSR) on the right, a sunlit ridge beside it."""
+    shape = (60, 60)
+    yy, xx = np.indices(shape)
+    crater = (yy - 30) ** 2 + (xx - 45) ** 2 < 8**2
+    ridge = (np.abs(xx - 30) <= 1) & (np.abs(yy - 30) <= 10)
+    illumination = np.where(ridge, ridge_illumination, 0.45)
+    illumination = np.where(crater, 0.0, illumination)
+    from scipy import ndimage
+
+    psr_distance = ndimage.distance_transform_edt(~crater) * 1.0
+    return SiteInputs(
+        slope_deg=np.where(crater, 20.0, 3.0), roughness_deg=np.full(shape, 2.0),
+        illumination_fraction=illumination,
+        longest_darkness_days=np.where(ridge, 2.0, 14.0),
+        earth_visibility_fraction=np.full(shape, 0.5), psr_distance_km=psr_distance,
+        steep_distance_km=np.full(shape, 10.0), science_value=np.full(shape, 0.5),
+        pixel_km=1.0), ridge
+
+
+def _rank_of_ridge(inputs, ridge, criteria):
+    s = suitability(scores(inputs, criteria), constraint_failures(inputs, criteria),
+                    criteria.normalised_weights())
+    best = np.unravel_index(np.nanargmax(s), s.shape)
+    return bool(ridge[best]), s
+
+
+def test_sunlit_ridge_beside_a_shadowed_crater_ranks_first():
+    criteria = load_criteria()
+    inputs, ridge = _synthetic_inputs()
+    on_ridge, s = _rank_of_ridge(inputs, ridge, criteria)
+    assert on_ridge
+    dimmed, ridge2 = _synthetic_inputs(ridge_illumination=0.4)
+    dimmed.longest_darkness_days = np.full(ridge.shape, 14.0)
+    on_ridge_after, s2 = _rank_of_ridge(dimmed, ridge2, criteria)
+    assert not on_ridge_after
+    assert np.nanmax(s2[ridge]) < np.nanmax(s[ridge])
+
+
+def test_raising_a_weight_favours_sites_strong_in_that_criterion():
+    rng = np.random.default_rng(5)
+    criteria = load_criteria()
+    shape = (1, 40)
+    inputs = SiteInputs(
+        slope_deg=rng.uniform(0, 10, shape), roughness_deg=rng.uniform(0, 5, shape),
+        illumination_fraction=rng.uniform(0.4, 0.9, shape),
+        longest_darkness_days=rng.uniform(1, 15, shape),
+        earth_visibility_fraction=rng.uniform(0, 1, shape),
+        psr_distance_km=rng.uniform(0, 20, shape), steep_distance_km=np.full(shape, 5.0),
+        science_value=rng.uniform(0, 1, shape), pixel_km=1.0)
+    score = scores(inputs, criteria)
+    failures = constraint_failures(inputs, criteria)
+    base = criteria.normalised_weights()
+    before = suitability(score, failures, base)[0]
+    for criterion in base:
+        heavier = dict(base, **{criterion: base[criterion] * 3})
+        after = suitability(score, failures, heavier)[0]
+        strong = score[criterion][0]
+        ok = np.flatnonzero(np.isfinite(before))
+        flips = 0
+        for i in ok:
+            for j in ok:
+                if before[i] < before[j] and after[i] > after[j]:
+                    flips += 1  # i overtook j: only possible if i is stronger in criterion
+                    assert strong[i] > strong[j], criterion
+        # Each site's gain follows (its criterion score − its current suitability).
+        gain = (after - before)[ok]
+        lead = (strong - before)[ok]
+        assert np.all(np.diff(gain[np.argsort(lead)]) >= -1e-12), criterion
+        assert flips > 0 or criterion != "power"
+
+
+@pytest.fixture(scope="module")
+def atlas_features(built_atlas):
+    from lunatlas.atlas import Atlas
+
+    return Atlas(built_atlas).layer("craters")
+
+
+def test_change_6_is_flagged_relay_required(atlas_features, tmp_path):
+    # No PSR near Chang'e 6: relax the ice constraint to rank the far side at all.
+    relaxed = _criteria_file(tmp_path, "max_psr_distance_km = 30.0",
+                             "max_psr_distance_km = inf")
+    result = run_siting(f"{CHANGE_6[0]},{CHANGE_6[1]},80", load_criteria(relaxed),
+                        atlas_features, start="2026-01-01", end="2026-02-15", step_hours=12)
+    info = result.explain(*CHANGE_6)
+    assert info["relay_required"] is True
+    assert info["raw"]["earth_visibility_fraction"] == 0.0
+    assert info["scores"]["communications"] == 0.0
+    assert result.table["relay_required"].all()
+
+
+@pytest.fixture(scope="module")
+def south_pole(atlas_features):
+    return run_siting("south-pole", load_criteria(), atlas_features, start="2026-01-01",
+                      end="2026-03-01", step_hours=12)
+
+
+def test_scored_points_equal_the_rasters(south_pole):
+    r = south_pole
+    rows, cols = [20, 90, 150], [30, 92, 140]
+    points = pd.DataFrame({"name": ["a", "b", "c"],
+                           "lat": [float(r.lat[i, j]) for i, j in zip(rows, cols, strict=True)],
+                           "lon": [float(r.lon[i, j]) for i, j in zip(rows, cols, strict=True)]})
+    scored = r.score_points(points)
+    for k, (i, j) in enumerate(zip(rows, cols, strict=True)):
+        assert scored.loc[k, "raw_illumination_fraction"] == pytest.approx(
+            r.inputs.illumination_fraction[i, j], abs=1e-6)
+        assert scored.loc[k, "score_power"] == pytest.approx(r.scores["power"][i, j], abs=1e-6)
+        expected = r.suitability[i, j]
+        got = scored.loc[k, "suitability"]
+        assert (got is None or np.isnan(got)) if np.isnan(expected) else \
+            got == pytest.approx(expected, abs=1e-6)
+
+
+def test_ranked_sites_pass_constraints_and_traverses_reach_psrs(south_pole):
+    r = south_pole
+    assert list(r.table["rank"]) == sorted(r.table["rank"])
+    assert r.table["suitability"].is_monotonic_decreasing
+    for row in r.table.itertuples():
+        assert not any(mask[row.row, row.col] for mask in r.failures.values())
+    assert r.traverses
+    for _name, _target, path in r.traverses:
+        end = path.cells[-1]
+        assert r.light.permanently_shadowed[end]
+        assert path.max_slope_deg <= load_criteria().constraints.max_slope_deg + 1e-9
+        assert path.length_km > 0
+    assert r.sensitivity.in_top_fraction.shape == (len(r.table),)
+
+
+def test_traverse_bad_input(south_pole):
+    r = south_pole
+    cost = cost_surface(r.inputs.slope_deg, r.inputs.roughness_deg,
+                        np.nan_to_num(r.inputs.illumination_fraction), 15.0)
+    with pytest.raises(InputError, match="outside the DEM grid"):
+        least_cost_traverse(cost, (0, 0), [(10_000, 5)], r.grid.to_numpy(), r.inputs.slope_deg,
+                            np.ones(cost.shape, bool), 2.0)
+
+
+def test_region_without_valid_cells(tmp_path, atlas_features):
+    path = tmp_path / "holes.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=50, height=50, count=1,
+                       dtype="float32", crs=MOON_SOUTH_POLAR.to_wkt(),
+                       transform=Affine(1000, 0, -25_000, 0, -1000, 25_000),
+                       nodata=-9999) as dst:
+        dst.write(np.full((50, 50), -9999, "float32"), 1)
+    with pytest.raises(InputError) as info:
+        run_siting("south-pole", load_criteria(), atlas_features, dem_path=path,
+                   start="2026-01-01", end="2026-01-05", step_hours=12, pixel_m=2000)
+    assert "holes.tif" in str(info.value) or "no valid cells" in str(info.value)
+
+
+def test_main_job_writes_atlas_maps_and_report(tmp_path):
+    out = tmp_path / "out"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["site", "--region", "south-pole", "--out", str(out),
+                                 "--start", "2026-01-01", "--end", "2026-02-01", "--step", "12"])
+    assert result.exit_code == 0, result.output
+    for name in ("atlas.gpkg", "report.md", "report.html", "site_suitability.png",
+                 "site_constraints.png", "site_sensitivity.png", "map_south_polar.png"):
+        assert (out / name).stat().st_size > 500, name
+    from lunatlas.atlas import Atlas
+
+    store = Atlas(out / "atlas.gpkg")
+    assert store.latest == 2
+    assert len(store.layer("sites")) == 5 and len(store.layer("traverses")) >= 1
+    report = (out / "report.md").read_text()
+    assert "## Ranked candidate sites" in report and "[constraints]" in report
+    explain = runner.invoke(cli, ["site", "--out", str(out), "--start", "2026-01-01",
+                                  "--end", "2026-02-01", "--step", "12", "explain", "--lat",
+                                  "-89.9", "--lon", "0"])
+    assert explain.exit_code == 0, explain.output
+    assert '"excluded_by"' in explain.output
