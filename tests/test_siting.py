@@ -173,7 +173,9 @@ def test_ranked_sites_pass_constraints_and_traverses_reach_psrs(south_pole):
     for row in r.table.itertuples():
         assert not any(mask[row.row, row.col] for mask in r.failures.values())
     assert r.traverses
-    for _name, _target, path in r.traverses:
+    to_psr = [t for t in r.traverses if t[1].startswith("nearest")]
+    assert to_psr and any(t[1] == "site S2" for t in r.traverses)
+    for _name, _target, path in to_psr:
         end = path.cells[-1]
         assert r.light.permanently_shadowed[end]
         assert path.max_slope_deg <= load_criteria().constraints.max_slope_deg + 1e-9

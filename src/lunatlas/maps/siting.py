@@ -37,11 +37,13 @@ def _xy_km(result, rows, cols):
 
 
 def _sites_and_paths(ax, result) -> None:
-    for name, _target, path in result.traverses:
+    for name, target, path in result.traverses:
         rows, cols = np.array(path.cells).T
         x, y = _xy_km(result, rows, cols)
-        ax.plot(x, y, color="#00e5ff", lw=1.8, label=f"traverse {name} → PSR "
-                f"({path.length_km:.0f} km)")
+        to_psr = target.startswith("nearest")
+        ax.plot(x, y, color="#00e5ff" if to_psr else "#ff4fd8", lw=1.8,
+                label=f"traverse {name} → {'PSR' if to_psr else target.split()[-1]} "
+                      f"({path.length_km:.0f} km)")
     x, y = _xy_km(result, result.table["row"], result.table["col"])
     ax.scatter(x, y, marker="*", s=220, c="#ffd700", edgecolors="black", zorder=5,
                label="ranked sites")

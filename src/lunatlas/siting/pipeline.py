@@ -256,6 +256,15 @@ def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
             except InputError:
                 continue
             traverses.append((site.name, "nearest permanently shadowed region", path))
+    if len(table) >= 2:  # the top site to the runner-up (a second station or outpost)
+        first, second = table.iloc[0], table.iloc[1]
+        try:
+            path = least_cost_traverse(cost, (first.row, first.col), [(second.row, second.col)],
+                                       grid.to_numpy().astype(float), inputs.slope_deg,
+                                       sunlit, pixel_m / 1000)
+            traverses.append((first["name"], f"site {second['name']}", path))
+        except InputError:
+            pass
     return SitingResult(grid, terrain, criteria, times, step_hours, light, inputs, score,
                         failures, suit, labels, threshold, table, sens, traverses,
                         str(times[0]), lon, lat)

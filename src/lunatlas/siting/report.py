@@ -39,7 +39,8 @@ def traverse_records(result, source: str) -> gpd.GeoDataFrame:
     for name, target, path in result.traverses:
         r, c = np.array(path.cells).T
         lon, lat = to_lonlat(result.grid.rio.crs, t.c + (c + 0.5) * t.a, t.f + (r + 0.5) * t.e)
-        rows.append({"record_id": f"traverse:{name}:psr", "name": f"{name} → PSR",
+        key = "psr" if target.startswith("nearest") else target.split()[-1]
+        rows.append({"record_id": f"traverse:{name}:{key}", "name": f"{name} → {key}",
                      "from_site": name, "target": target, "length_km": round(path.length_km, 3),
                      "elevation_gain_m": round(path.elevation_gain_m, 1),
                      "max_slope_deg": round(path.max_slope_deg, 2),
@@ -67,7 +68,7 @@ def write_report(result, out_dir: Path, figures: dict[str, Path], criteria_text:
     raw = t[["name", "raw_illumination_fraction", "raw_longest_darkness_days",
              "raw_earth_visibility_fraction", "raw_psr_distance_km", "raw_slope_deg",
              "raw_roughness_deg", "raw_science_value", "region_area_km2"]]
-    paths = pd.DataFrame([{"site": n, "target": tgt, "length_km": round(p.length_km, 1),
+    paths = pd.DataFrame([{"from": n, "to": tgt, "length_km": round(p.length_km, 1),
                            "elevation_gain_m": round(p.elevation_gain_m),
                            "elevation_loss_m": round(p.elevation_loss_m),
                            "max_slope_deg": round(p.max_slope_deg, 1),
@@ -88,7 +89,8 @@ def write_report(result, out_dir: Path, figures: dict[str, Path], criteria_text:
               "visibility perturbed) in which the site ranks in the top 3.", "",
               "## Maps", ""]
     lines += [f"![{name}]({path.name})" for name, path in figures.items()]
-    lines += ["", "## Traverses to the nearest permanently shadowed region", "",
+    lines += ["", "## Traverses (nearest permanently shadowed region; top site to runner-up)",
+              "",
               _markdown_table(paths) if not paths.empty else "no reachable PSR", "",
               "## Constraints: share of cells each one excludes", "",
               _markdown_table(pd.DataFrame([excluded])), "",
