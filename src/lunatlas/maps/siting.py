@@ -52,6 +52,15 @@ def _sites_and_paths(ax, result) -> None:
                     fontsize=9, fontweight="bold")
 
 
+def _finish(fig, ax, result, out_path: str | Path) -> Path:
+    """Sites and traverses on top, legend, save."""
+    _sites_and_paths(ax, result)
+    ax.legend(loc="lower left", fontsize=7.5, framealpha=0.85)
+    fig.tight_layout()
+    fig.savefig(out_path)
+    return Path(out_path)
+
+
 def plot_suitability(result, out_path: str | Path) -> Path:
     """Weighted suitability (constraints applied) with sites and traverses over relief."""
     fig, ax, extent = _base(result, "Suitability (cells failing a constraint are clear)")
@@ -62,11 +71,7 @@ def plot_suitability(result, out_path: str | Path) -> Path:
     psr = np.where(result.light.permanently_shadowed, 1.0, np.nan)
     ax.imshow(psr, extent=extent, cmap=ListedColormap(["#1f3bff"]), alpha=0.6, origin="upper")
     ax.plot([], [], "s", color="#1f3bff", label="shadowed all period (PSR proxy)")
-    _sites_and_paths(ax, result)
-    ax.legend(loc="lower left", fontsize=7.5, framealpha=0.85)
-    fig.tight_layout()
-    fig.savefig(out_path)
-    return Path(out_path)
+    return _finish(fig, ax, result, out_path)
 
 
 def plot_constraints(result, out_path: str | Path) -> Path:
@@ -83,11 +88,7 @@ def plot_constraints(result, out_path: str | Path) -> Path:
         share = result.failures[name].mean()
         ax.plot([], [], "s", color=CONSTRAINT_COLOURS[i], label=f"{name} ({share:.0%})")
     ax.plot([], [], "s", color="none", label="clear = passes all")
-    _sites_and_paths(ax, result)
-    ax.legend(loc="lower left", fontsize=7.5, framealpha=0.85)
-    fig.tight_layout()
-    fig.savefig(out_path)
-    return Path(out_path)
+    return _finish(fig, ax, result, out_path)
 
 
 def plot_sensitivity(result, out_path: str | Path) -> Path:
