@@ -226,3 +226,29 @@ def test_main_job_writes_atlas_maps_and_report(tmp_path):
                                   "-89.9", "--lon", "0"])
     assert explain.exit_code == 0, explain.output
     assert '"excluded_by"' in explain.output
+
+
+def test_area_polygon_restricts_candidates_and_unit_targets(atlas_features, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from lunatlas.crs import MOON_GEOGRAPHIC
+
+    box = gpd.GeoDataFrame(geometry=[shapely.box(-100_000, -100_000, 0, 0)],
+                           crs=MOON_SOUTH_POLAR)
+    result = run_siting("south-pole", load_criteria(), atlas_features, start="2026-01-01",
+                        end="2026-01-20", step_hours=12, area=box)
+    from lunatlas.crs import lonlat_to
+
+    x, y = lonlat_to(MOON_SOUTH_POLAR, result.table["lon"], result.table["lat"])
+    assert np.all((x <= 1000) & (y <= 1000) & (x >= -101_000) & (y >= -101_000))
+    far_unit = gpd.GeoDataFrame(geometry=[shapely.box(-154.2, -41.8, -153.8, -41.4)],
+                                crs=MOON_GEOGRAPHIC)
+    with pytest.raises(InputError, match="unit 'count:CE-6' lies outside the DEM grid"):
+        run_siting("south-pole", load_criteria(), atlas_features, start="2026-01-01",
+                   end="2026-01-10", step_hours=12, unit_target=("count:CE-6", far_unit))
+    near_unit = gpd.GeoDataFrame(geometry=[shapely.box(-30_000, 20_000, -10_000, 40_000)],
+                                 crs=MOON_SOUTH_POLAR)
+    result = run_siting("south-pole", load_criteria(), atlas_features, start="2026-01-01",
+                        end="2026-01-10", step_hours=12, unit_target=("test-unit", near_unit))
+    assert any(target == "unit test-unit" for _s, target, _p in result.traverses)

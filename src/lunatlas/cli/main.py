@@ -496,12 +496,39 @@ def _run_site(ctx: click.Context, params: dict, progress=None):
     atlas_path = params["atlas_path"] or params["out_dir"] / "atlas.gpkg"
     if not atlas_path.exists():
         build_atlas(atlas_path, data_dir=ctx.obj["data_dir"], command=command_line(ctx))
-    features = Atlas(atlas_path).layer("craters")
+    store = Atlas(atlas_path)
+    features = store.layer("craters")
+    area = _read_area(params["area_path"]) if params["area_path"] else None
+    unit_target = None
+    if params["to_unit"]:
+        units = store.layer("units")
+        if params["to_unit"] not in units.index:
+            raise LunatlasError(f"--to-unit {params['to_unit']!r}: no such unit in {atlas_path} "
+                                f"(units: {', '.join(units.index)})")
+        unit_target = (params["to_unit"], units.loc[[params["to_unit"]]])
     result = run_siting(params["region"], criteria, features, data_dir=ctx.obj["data_dir"],
                         dem_path=params["dem_path"], start=params["start"], end=params["end"],
                         step_hours=params["step_hours"], pixel_m=params["pixel_m"],
-                        progress=progress)
+                        progress=progress, area=area, unit_target=unit_target)
     return result, atlas_path
+
+
+def _read_area(path: Path):
+    """Polygons (any OGR vector file with a lunar CRS) that restrict the candidates."""
+    import geopandas as gpd
+    from pyproj import CRS
+
+    from lunatlas.crs import require_lunar
+    from lunatlas.errors import InputError
+
+    try:
+        shapes = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several kinds for unreadable files
+        raise InputError(f"{path}: not a readable vector file ({exc})") from None
+    require_lunar(CRS.from_user_input(shapes.crs) if shapes.crs else None, str(path))
+    if shapes.empty or not shapes.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise InputError(f"{path}: expected polygon features")
+    return shapes
 
 
 @cli.group(invoke_without_command=True)
@@ -523,6 +550,10 @@ def _run_site(ctx: click.Context, params: dict, progress=None):
               help="Grid pixel (m); default 2000 on the global DEM, 500 on a polar DEM.")
 @click.option("--points", "points_csv", type=click.Path(path_type=Path), default=None,
               help="Also score these points (CSV: name, lat, lon).")
+@click.option("--area", "area_path", type=click.Path(path_type=Path), default=None,
+              help="Polygons (GeoJSON/GPKG… in a lunar CRS) restricting the candidates.")
+@click.option("--to-unit", default=None,
+              help="Also plan a traverse from the top site to this atlas unit (record id).")
 @click.pass_context
 @handle_errors
 def site(ctx: click.Context, **params) -> None:

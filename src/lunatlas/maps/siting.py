@@ -11,10 +11,10 @@ from matplotlib.figure import Figure
 from lunatlas.maps.render import south_polar_extent_km
 from lunatlas.terrain import hillshade
 
-CONSTRAINT_ORDER = ("nodata", "slope", "steep_terrain", "illumination", "darkness",
-                    "psr_distance", "earth_visibility")
-CONSTRAINT_COLOURS = ("#ffffff", "#7f7f7f", "#8c564b", "#ff7f0e", "#9467bd", "#17becf",
-                      "#1f77b4", "#2ca02c")
+CONSTRAINT_ORDER = ("nodata", "outside_area", "slope", "steep_terrain", "illumination",
+                    "darkness", "psr_distance", "earth_visibility")
+CONSTRAINT_COLOURS = ("#ffffff", "#7f7f7f", "#d9d9d9", "#8c564b", "#ff7f0e", "#9467bd",
+                      "#17becf", "#1f77b4", "#2ca02c")
 
 
 def _base(result, title: str):
@@ -78,13 +78,15 @@ def plot_constraints(result, out_path: str | Path) -> Path:
     """Which constraint excludes each cell (first failing in a fixed order)."""
     fig, ax, extent = _base(result, "Hard constraints: first one failing at each cell")
     code = np.zeros(result.suitability.shape)
-    for i, name in reversed(list(enumerate(CONSTRAINT_ORDER, 1))):
-        code[result.failures[name]] = i
+    present = [name for name in CONSTRAINT_ORDER if name in result.failures]
+    for name in reversed(present):
+        code[result.failures[name]] = CONSTRAINT_ORDER.index(name) + 1
     cmap = ListedColormap(CONSTRAINT_COLOURS)
     masked = np.where(code == 0, np.nan, code)
     ax.imshow(masked, extent=extent, cmap=cmap, vmin=0, vmax=len(CONSTRAINT_COLOURS) - 1,
               alpha=0.7, origin="upper", interpolation="nearest")
-    for i, name in enumerate(CONSTRAINT_ORDER, 1):
+    for name in present:
+        i = CONSTRAINT_ORDER.index(name) + 1
         share = result.failures[name].mean()
         ax.plot([], [], "s", color=CONSTRAINT_COLOURS[i], label=f"{name} ({share:.0%})")
     ax.plot([], [], "s", color="none", label="clear = passes all")

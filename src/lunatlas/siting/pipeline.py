@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import xarray as xr
 from scipy import ndimage
 
@@ -198,11 +199,24 @@ def site_table(points, grid, inputs, score, suit, labels, lon, lat) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def cells_in(grid: xr.DataArray, shapes: gpd.GeoDataFrame) -> np.ndarray:
+    """Boolean mask of grid cells whose centres fall inside ``shapes`` (any lunar CRS)."""
+    projected = shapes.to_crs(grid.rio.crs)
+    xx, yy = np.meshgrid(grid["x"].to_numpy(), grid["y"].to_numpy())
+    return shapely.contains_xy(projected.union_all(), xx, yy)
+
+
 def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
                data_dir=None, dem_path=None, start="2026-01-01", end="2026-12-31",
                step_hours=6.0, pixel_m: float | None = None, max_distance_km=100.0,
-               n_azimuths=64, seed=0, progress: Progress | None = None) -> SitingResult:
-    """Run the whole siting pipeline for a region."""
+               n_azimuths=64, seed=0, progress: Progress | None = None,
+               area: gpd.GeoDataFrame | None = None,
+               unit_target: tuple[str, gpd.GeoDataFrame] | None = None) -> SitingResult:
+    """Run the whole siting pipeline for a region.
+
+    ``area`` (polygons) restricts candidates to its inside; ``unit_target`` (unit id and its
+    polygon) adds a traverse from the top site to that geologic unit.
+    """
     say = progress or (lambda _m: None)
     times = time_grid(start, end, step_hours)
     say("choosing terrain")
@@ -226,6 +240,10 @@ def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
     inputs = compute_inputs(grid, light, features, criteria, lon, lat)
     score = scores(inputs, criteria)
     failures = constraint_failures(inputs, criteria)
+    if area is not None:
+        failures["outside_area"] = ~cells_in(grid, area)
+        if failures["outside_area"].all():
+            raise InputError(f"the area polygon does not overlap region {region!r}")
     suit = suitability(score, failures, criteria.normalised_weights())
     if not np.isfinite(suit).any():
         raise InputError(f"region {region!r}: no cell passes the constraints "
@@ -256,6 +274,18 @@ def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
             except InputError:
                 continue
             traverses.append((site.name, "nearest permanently shadowed region", path))
+    if unit_target is not None:
+        unit_id, shapes = unit_target
+        inside = list(zip(*np.nonzero(cells_in(grid, shapes)), strict=True))
+        if not inside:
+            raise InputError(f"traverse target unit {unit_id!r} lies outside the DEM grid of "
+                             f"region {region!r}")
+        first = table.iloc[0]
+        path = least_cost_traverse(cost, (first.row, first.col),
+                                   _nearest(inside, (first.row, first.col), 400),
+                                   grid.to_numpy().astype(float), inputs.slope_deg, sunlit,
+                                   pixel_m / 1000)
+        traverses.append((first["name"], f"unit {unit_id}", path))
     if len(table) >= 2:  # the top site to the runner-up (a second station or outpost)
         first, second = table.iloc[0], table.iloc[1]
         try:
