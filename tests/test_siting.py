@@ -164,6 +164,11 @@ def test_scored_points_equal_the_rasters(south_pole):
         got = scored.loc[k, "suitability"]
         assert (got is None or np.isnan(got)) if np.isnan(expected) else \
             got == pytest.approx(expected, abs=1e-6)
+    outside = r.score_points(pd.DataFrame({"name": ["CE-6"], "lat": [CHANGE_6[0]],
+                                           "lon": [CHANGE_6[1]]}))
+    assert outside.loc[0, "excluded_by"].startswith("not scored: point -41.625")
+    with pytest.raises(InputError, match="missing column"):
+        r.score_points(pd.DataFrame({"name": ["x"], "latitude": [0.0]}))
 
 
 def test_ranked_sites_pass_constraints_and_traverses_reach_psrs(south_pole):

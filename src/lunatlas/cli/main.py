@@ -572,6 +572,16 @@ def site(ctx: click.Context, **params) -> None:
     from lunatlas.siting.report import site_records, traverse_records, write_report
 
     started = time.perf_counter()
+    points = None
+    if params["points_csv"]:
+        try:
+            points = pd.read_csv(params["points_csv"])
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise LunatlasError(f"{params['points_csv']}: not a readable CSV ({exc})") from None
+        missing = [c for c in ("name", "lat", "lon") if c not in points.columns]
+        if missing:
+            raise LunatlasError(f"{params['points_csv']}: missing column(s) {missing}; "
+                                "expected name, lat, lon")
     out_dir: Path = params["out_dir"]
     out_dir.mkdir(parents=True, exist_ok=True)
     steps = ["choosing terrain", "ephemeris", "horizons", "illumination and Earth visibility",
@@ -616,11 +626,7 @@ def site(ctx: click.Context, **params) -> None:
     wall = time.perf_counter() - started
     md, html_path = write_report(result, out_dir, figures, criteria_text, provenance,
                                  command, wall, snapshot.edition, atlas_path)
-    if params["points_csv"]:
-        try:
-            points = pd.read_csv(params["points_csv"])
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise LunatlasError(f"{params['points_csv']}: not a readable CSV ({exc})") from None
+    if points is not None:
         scored = result.score_points(points)
         scored.to_csv(out_dir / "scored_points.csv", index=False)
         click.echo(f"scored {len(scored)} points → {out_dir / 'scored_points.csv'}")

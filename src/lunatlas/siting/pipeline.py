@@ -121,6 +121,9 @@ class SitingResult:
 
     def cell_of(self, lat: float, lon: float) -> tuple[int, int]:
         """Grid cell (row, col) holding a lat/lon; InputError outside the grid."""
+        if not (-90.0 <= lat <= 90.0 and np.isfinite(lon)):
+            raise InputError(f"point {lat}, {lon}: latitude must lie in [-90, 90] and the "
+                             "longitude be a number")
         x, y = (float(v) for v in lonlat_to(self.grid.rio.crs, lon, lat))
         transform = self.grid.rio.transform()
         col = int(math.floor((x - transform.c) / transform.a))
@@ -144,9 +147,17 @@ class SitingResult:
 
     def score_points(self, points: pd.DataFrame) -> pd.DataFrame:
         """Values and scores at user points (columns ``name``, ``lat``, ``lon``)."""
+        missing = [c for c in ("name", "lat", "lon") if c not in points.columns]
+        if missing:
+            raise InputError(f"points: missing column(s) {missing}; expected name, lat, lon")
         rows = []
         for p in points.itertuples():
-            info = self.explain(float(p.lat), float(p.lon))
+            try:
+                info = self.explain(float(p.lat), float(p.lon))
+            except (InputError, TypeError, ValueError) as exc:
+                rows.append({"name": p.name, "lat": p.lat, "lon": p.lon, "suitability": None,
+                             "excluded_by": f"not scored: {exc}"})
+                continue
             rows.append({"name": p.name, "lat": p.lat, "lon": p.lon,
                          "suitability": info["suitability"],
                          "excluded_by": ", ".join(info["excluded_by"]),
