@@ -1,0 +1,172 @@
+"""Commands: light point, light map."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from lunatlas.cli.app import (
+    DEFAULT_OUT,
+    cli,
+    handle_errors,
+    steps_progress,
+)
+
+@cli.group()
+def light() -> None:
+    """Sunlight, darkness and Earth visibility from a DEM and JPL DE421."""
+
+
+def _dem_or_default(ctx: click.Context, dem_path: Path | None):
+    from lunatlas.data import load_global_dem, read_dem
+
+    if dem_path is not None:
+        return read_dem(dem_path)
+    click.echo("warning: using the embedded global DEM (~10.7 km/px): fine for Earth "
+               "visibility and regional light, too coarse for polar illumination at lander "
+               "scale; pass --dem with a LOLA polar DEM for that", err=True)
+    return load_global_dem(ctx.obj["data_dir"])
+
+
+time_options = [
+    click.option("--start", required=True, help="UTC start, e.g. 2026-01-01."),
+    click.option("--end", required=True, help="UTC end (inclusive)."),
+    click.option("--step", "step_hours", type=float, default=6.0, show_default=True,
+                 help="Time step (hours)."),
+    click.option("--dem", "dem_path", type=click.Path(path_type=Path), default=None,
+                 help="DEM raster (default: embedded global DEM)."),
+    click.option("--azimuths", "n_azimuths", type=click.IntRange(4, 3600), default=None,
+                 help="Number of horizon azimuths."),
+    click.option("--max-distance-km", type=click.FloatRange(min=1.0), default=None,
+                 help="Terrain farther than this is ignored for horizons (km)."),
+]
+
+
+def with_time_options(func: Callable) -> Callable:
+    for option in reversed(time_options):
+        func = option(func)
+    return func
+
+
+@light.command("point")
+@click.option("--lat", type=float, required=True, help="Latitude (°, planetocentric).")
+@click.option("--lon", type=float, required=True, help="Longitude (° east).")
+@with_time_options
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
+              help="Write the time-series plot (PNG/SVG).")
+@click.pass_context
+@handle_errors
+def light_point_command(ctx: click.Context, lat: float, lon: float, start: str, end: str,
+                        step_hours: float, dem_path: Path | None, n_azimuths: int | None,
+                        max_distance_km: float | None, as_json: bool,
+                        plot_path: Path | None) -> None:
+    """Illumination and Earth visibility time series at one point."""
+    from lunatlas.illumination import light_point
+
+    dem = _dem_or_default(ctx, dem_path)
+    point = light_point(dem, lat, lon, start, end, step_hours, n_azimuths=n_azimuths or 180,
+                        max_distance_m=(max_distance_km or 150.0) * 1000.0)
+    summary = point.summary()
+    if plot_path is not None:
+        from lunatlas.maps.light import plot_point_series
+
+        plot_point_series(point, plot_path)
+        summary["plot"] = str(plot_path)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(f"{lat:.4f}°, {lon:.4f}°E  {summary['start']} → {summary['end']} "
+               f"every {step_hours:g} h ({summary['samples']} samples)")
+    click.echo(f"  illumination fraction     {summary['illumination_fraction']:.3f}")
+    click.echo(f"  longest darkness          {summary['longest_darkness_days']:.2f} days")
+    click.echo(f"  Earth visibility fraction {summary['earth_visibility_fraction']:.3f}")
+    click.echo(f"  longest gap without Earth {summary['longest_earth_gap_days']:.2f} days")
+    if summary["earth_visibility_fraction"] == 0.0:
+        click.echo("  Earth never above the horizon: direct communication impossible, "
+                   "relay required")
+
+
+@light.command("map")
+@with_time_options
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=DEFAULT_OUT, show_default=True, help="Output folder.")
+@click.option("--pole", type=click.Choice(["south", "north"]), default="south",
+              show_default=True, help="Polar grid used when the DEM is geographic.")
+@click.option("--lat-limit", type=click.FloatRange(50.0, 89.5), default=85.0,
+              show_default=True, help="Polar cap edge (° from the equator, absolute).")
+@click.option("--pixel-m", type=click.FloatRange(min=10.0), default=None,
+              help="Pixel size when reprojecting a geographic DEM (m).")
+@click.option("--scheduler", default="local", show_default=True,
+              help="dask.distributed scheduler address, 'local' for a LocalCluster, or "
+                   "'none' for the single-process path.")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Workers of the LocalCluster.")
+@click.pass_context
+@handle_errors
+def light_map_command(ctx: click.Context, start: str, end: str, step_hours: float,
+                      dem_path: Path | None, n_azimuths: int | None,
+                      max_distance_km: float | None, out_dir: Path, pole: str,
+                      lat_limit: float, pixel_m: float | None, scheduler: str,
+                      workers: int) -> None:
+    """Illumination, longest night, PSR and Earth-visibility maps (COG + PNG)."""
+    import numpy as np
+    from pyproj import CRS
+
+    from lunatlas.data.writers import write_cog
+    from lunatlas.ephemeris import sun_earth_vectors_me, time_grid
+    from lunatlas.illumination import light_map, light_map_distributed
+    from lunatlas.maps.light import plot_light_maps
+    from lunatlas.terrain import polar_grid
+
+    times = time_grid(start, end, step_hours)
+    dem = _dem_or_default(ctx, dem_path)
+    if CRS.from_user_input(dem.rio.crs).is_geographic:
+        source_px = abs(dem.rio.transform().a) * 30_323.6
+        dem = polar_grid(dem, pole, -lat_limit if pole == "south" else lat_limit,
+                         pixel_m or max(source_px / 2, 20.0))
+    max_distance = (max_distance_km or 100.0) * 1000.0
+    n_az = n_azimuths or 64
+    holes = int(np.isnan(dem.to_numpy()).sum())
+    if holes:
+        click.echo(f"warning: {holes} DEM cells have no height (nodata): they are left out as "
+                   "terrain and get no result (NaN) in the maps", err=True)
+    click.echo(f"grid {dem.shape[1]}×{dem.shape[0]} px of {abs(dem.rio.transform().a):.0f} m, "
+               f"{times.size} instants, {n_az} azimuths, horizons to {max_distance / 1e3:g} km")
+    sun_earth = sun_earth_vectors_me(times)
+    with steps_progress(1) as progress:
+        task = progress.add_task("illumination map", total=None)
+        if scheduler == "none":
+            maps = light_map(dem, times, step_hours, n_az, max_distance, sun_earth)
+        else:
+            from dask.distributed import Client, LocalCluster
+
+            cluster = (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                    dashboard_address=None) if scheduler == "local" else None)
+            with Client(cluster or scheduler) as client:
+                maps = light_map_distributed(
+                    dem, times, step_hours, client, n_az, max_distance, sun_earth=sun_earth,
+                    progress=lambda msg: progress.update(task, description=msg))
+            if cluster is not None:
+                cluster.close()
+    bands = {"illumination_fraction": maps.illumination_fraction,
+             "longest_darkness_days": maps.longest_darkness_days,
+             "earth_visibility_fraction": maps.earth_visibility_fraction,
+             "longest_earth_gap_days": maps.longest_earth_gap_days,
+             "permanently_shadowed": maps.permanently_shadowed.astype("float32")}
+    units = {"illumination_fraction": "1", "longest_darkness_days": "d",
+             "earth_visibility_fraction": "1", "longest_earth_gap_days": "d",
+             "permanently_shadowed": "1 = never lit in the period"}
+    tif = write_cog(out_dir / "illumination.tif", bands, dem, units)
+    png = plot_light_maps(dem, {
+        "illumination fraction": (maps.illumination_fraction, "magma", "fraction"),
+        "longest darkness": (maps.longest_darkness_days, "viridis_r", "days"),
+        "Earth visibility": (maps.earth_visibility_fraction, "Blues", "fraction"),
+        "shadowed all period": (maps.permanently_shadowed.astype(float), "Greys", "1 = never lit"),
+    }, out_dir / "illumination.png", f"{start} → {end}, every {step_hours:g} h")
+    lit = np.nanmax(maps.illumination_fraction)
+    click.echo(f"wrote {tif} and {png}; best illumination {lit:.3f}, "
+               f"{int(maps.permanently_shadowed.sum())} cells never lit")

@@ -1,0 +1,189 @@
+"""Commands: samples, chronology."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from lunatlas.cli.app import (
+    atlas_option,
+    cli,
+    command_line,
+    handle_errors,
+    stdout,
+)
+
+@cli.group()
+def samples() -> None:
+    """Returned samples: the registry and new analyses that enrich the atlas."""
+
+
+@samples.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def samples_list(as_json: bool) -> None:
+    """Sample-return missions and the unit ages the literature assigns to them."""
+    from lunatlas.samples import missions, unit_ages
+
+    ages = unit_ages().merge(missions(), on="mission")
+    if as_json:
+        click.echo(ages.to_json(orient="records", indent=2))
+        return
+    table = Table(title="Returned samples and unit ages")
+    for column in ("mission", "landing", "returned", "unit", "age (Ga)", "method", "reference"):
+        table.add_column(column, overflow="fold")
+    for r in ages.itertuples():
+        table.add_row(r.mission, f"{r.landing_lat:.3f}°, {r.landing_lon:.3f}°E",
+                      f"{r.returned_mass_kg:g} kg", r.unit,
+                      f"{r.age_ga:.3f} ± {r.age_sigma_ga:.3f}", r.method,
+                      f"{r.reference} doi:{r.doi}")
+    stdout.print(table)
+
+
+@samples.command("add")
+@click.argument("analyses_file", type=click.Path(path_type=Path))
+@atlas_option
+@click.pass_context
+@handle_errors
+def samples_add(ctx: click.Context, analyses_file: Path, atlas_path: Path) -> None:
+    """Ingest new analyses (CSV/JSON); refit the chronology and re-date units (one edition)."""
+    from lunatlas.samples.enrich import add_analyses
+
+    result = add_analyses(atlas_path, analyses_file, command_line(ctx))
+    click.echo(f"{atlas_path}: edition {result.edition}: {result.added} analyses added, "
+               f"{result.redated} unit(s) re-dated")
+    if result.calibration is not None:
+        cf = result.calibration.cf
+        click.echo(f"chronology ({result.calibration.mode}): N(1) = {cf.a:.4e}·(exp({cf.b:.4g}"
+                   f"·T) − 1) + {cf.c:.4e}·T")
+    click.echo(f"see the changes: lunatlas atlas diff {max((result.edition or 1) - 1, 1)} "
+               f"{result.edition} --atlas {atlas_path}")
+
+@cli.group()
+def chronology() -> None:
+    """Crater size-frequency model ages (craterstats-compatible)."""
+
+
+@chronology.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def chronology_list(as_json: bool) -> None:
+    """Published chronology systems (PF + CF) with coefficients and references."""
+    from lunatlas.chronology import SYSTEMS
+
+    rows = [{"key": s.key, "name": s.name, "production_function": s.pf.name,
+             "cf_a": s.cf.a, "cf_b": s.cf.b, "cf_c": s.cf.c,
+             "cf_reference": s.cf.reference, "pf_reference": s.pf.reference,
+             "pf_range_km": list(s.pf.d_range_km)} for s in SYSTEMS.values()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Chronology systems: N(1) = a·(exp(b·T) − 1) + c·T")
+    for column in ("key", "name", "production function", "a", "b", "c", "reference"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r["key"], r["name"], r["production_function"], f"{r['cf_a']:.4g}",
+                      f"{r['cf_b']:.4g}", f"{r['cf_c']:.4g}", r["cf_reference"])
+    stdout.print(table)
+
+
+@chronology.command("calibrate")
+@click.option("--points", "points_file", type=click.Path(path_type=Path), default=None,
+              help="CSV of calibration points: site, n1_per_km2, n1_sigma_per_km2, age_ga, "
+                   "age_sigma_ga[, reference]. Default: the atlas's calibration points.")
+@atlas_option
+@click.option("--base", default="yue2022", show_default=True,
+              help="Chronology whose shape a scale fit keeps (fewer than 4 points).")
+@click.option("--name", default="calibrated", show_default=True, help="Name of the result.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="Write the fitted function (JSON).")
+@handle_errors
+def chronology_calibrate(points_file: Path | None, atlas_path: Path, base: str, name: str,
+                         out_path: Path | None) -> None:
+    """Fit N(1) = a·(e^{bT} − 1) + c·T to calibration points, with leave-one-out shifts."""
+    import pandas as pd
+
+    from lunatlas.chronology import get_system
+    from lunatlas.chronology.calibration import CalibrationPoint, fit_chronology
+    from lunatlas.errors import InputError
+
+    if points_file is not None:
+        try:
+            frame = pd.read_csv(points_file)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(f"{points_file}: not a readable CSV ({exc})") from None
+    else:
+        from lunatlas.atlas import Atlas
+
+        frame = Atlas(atlas_path).layer("calibration")
+    needed = ["site", "n1_per_km2", "n1_sigma_per_km2", "age_ga", "age_sigma_ga"]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InputError(f"{points_file or atlas_path}: missing column(s) {missing}")
+    points = [CalibrationPoint(str(r.site), float(r.n1_per_km2), float(r.n1_sigma_per_km2),
+                               float(r.age_ga), float(r.age_sigma_ga),
+                               str(getattr(r, "reference", "") or ""))
+              for r in frame.itertuples()]
+    result = fit_chronology(points, name, get_system(base).cf)
+    cf, sig = result.cf, result.sigmas
+    click.echo(f"{name} ({result.mode} fit, {len(points)} points): N(1) = {cf.a:.4e}·(exp("
+               f"{cf.b:.4g}·T) − 1) + {cf.c:.4e}·T")
+    if result.mode == "full":
+        click.echo(f"  σ: a {sig[0]:.2e}, b {sig[1]:.3g}, c {sig[2]:.2e}")
+    else:
+        click.echo(f"  scale on {base}: {result.scale:.4f} ± {sig[0]:.4f}")
+    for site, shift in sorted(result.leave_one_out.items(), key=lambda kv: -kv[1]):
+        click.echo(f"  leave out {site:24s} → curve moves up to {shift:.1%} over 1–4 Ga")
+    if out_path is not None:
+        out_path.write_text(json.dumps({"name": name, "a": cf.a, "b": cf.b, "c": cf.c,
+                                        "mode": result.mode, "base": base,
+                                        "covariance": result.covariance.tolist(),
+                                        "leave_one_out": result.leave_one_out,
+                                        "points": [p.__dict__ for p in points]}, indent=2))
+        click.echo(f"  wrote {out_path}")
+
+
+@chronology.command("fit")
+@click.argument("count_file", type=click.Path(path_type=Path))
+@click.option("--chronology", "system_key", default="neukum2001", show_default=True,
+              help="Chronology system key (see `lunatlas chronology list`).")
+@click.option("--range", "d_range", type=float, nargs=2, required=True,
+              help="Diameter range D_MIN D_MAX (km).")
+@click.option("--method", type=click.Choice(["poisson", "b-poisson", "c-fit", "d-fit"]),
+              default="poisson", show_default=True)
+@click.option("--binning", type=click.Choice(["pseudo-log", "20/decade", "10/decade",
+                                              "root-2", "x2"]),
+              default="pseudo-log", show_default=True, help="Binning for c-fit/d-fit/plots.")
+@click.option("--resurfacing", is_flag=True, help="Resurfacing correction (c-fit).")
+@click.option("--area", "area_km2", type=float, default=None,
+              help="Count area (km²) for CSV files without an area_km2 column.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
+              help="Write the CSFD plot (.png or .svg).")
+@click.option("--presentation", "kind", type=click.Choice(["cumulative", "differential", "R"]),
+              default="cumulative", show_default=True, help="Plot presentation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the fit as JSON.")
+@handle_errors
+def chronology_fit(count_file: Path, system_key: str, d_range: tuple[float, float],
+                   method: str, binning: str, resurfacing: bool, area_km2: float | None,
+                   plot_path: Path | None, kind: str, as_json: bool) -> None:
+    """Model age of a crater count (.scc, .diam, .stat or CSV)."""
+    from lunatlas.chronology import fit_age, get_system, read_count
+
+    system = get_system(system_key)
+    count = read_count(count_file, area_km2)
+    fit = fit_age(count, system, d_range, method, binning, resurfacing)
+    result = fit.as_dict()
+    if plot_path is not None:
+        from lunatlas.maps.csfd import plot_csfd
+
+        plot_csfd(count, system, [fit], plot_path, kind, binning)
+        result["plot"] = str(plot_path)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(fit.text())
+    click.echo(f"  {method}, {system.name}, D {fit.d_min_km:g}–{fit.d_max_km:g} km, "
+               f"{fit.n_craters:g} craters on {fit.area_km2:.4g} km²")
+    if plot_path is not None:
+        click.echo(f"  plot: {plot_path}")

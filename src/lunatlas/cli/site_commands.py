@@ -1,0 +1,177 @@
+"""Command: site (the main job) and site explain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from lunatlas.cli.app import (
+    DEFAULT_OUT,
+    LunatlasError,
+    cli,
+    command_line,
+    handle_errors,
+    steps_progress,
+)
+
+def _run_site(ctx: click.Context, params: dict, progress=None):
+    from lunatlas.atlas import Atlas
+    from lunatlas.atlas.build import build_atlas
+    from lunatlas.siting import load_criteria, run_siting
+
+    criteria = load_criteria(params["criteria_path"])
+    atlas_path = params["atlas_path"] or params["out_dir"] / "atlas.gpkg"
+    if not atlas_path.exists():
+        build_atlas(atlas_path, data_dir=ctx.obj["data_dir"], command=command_line(ctx))
+    store = Atlas(atlas_path)
+    features = store.layer("craters")
+    area = _read_area(params["area_path"]) if params["area_path"] else None
+    unit_target = None
+    if params["to_unit"]:
+        units = store.layer("units")
+        if params["to_unit"] not in units.index:
+            raise LunatlasError(f"--to-unit {params['to_unit']!r}: no such unit in {atlas_path} "
+                                f"(units: {', '.join(units.index)})")
+        unit_target = (params["to_unit"], units.loc[[params["to_unit"]]])
+    result = run_siting(params["region"], criteria, features, data_dir=ctx.obj["data_dir"],
+                        dem_path=params["dem_path"], start=params["start"], end=params["end"],
+                        step_hours=params["step_hours"], pixel_m=params["pixel_m"],
+                        progress=progress, area=area, unit_target=unit_target)
+    return result, atlas_path
+
+
+def _read_area(path: Path):
+    """Polygons (any OGR vector file with a lunar CRS) that restrict the candidates."""
+    import geopandas as gpd
+    from pyproj import CRS
+
+    from lunatlas.crs import require_lunar
+    from lunatlas.errors import InputError
+
+    try:
+        shapes = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several kinds for unreadable files
+        raise InputError(f"{path}: not a readable vector file ({exc})") from None
+    require_lunar(CRS.from_user_input(shapes.crs) if shapes.crs else None, str(path))
+    if shapes.empty or not shapes.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise InputError(f"{path}: expected polygon features")
+    return shapes
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--region", default="south-pole", show_default=True,
+              help="south-pole, north-pole, or 'lat,lon,half_width_km'.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=DEFAULT_OUT, show_default=True, help="Output folder.")
+@click.option("--atlas", "atlas_path", type=click.Path(path_type=Path), default=None,
+              help="Atlas to extend (default: OUT/atlas.gpkg, built if absent).")
+@click.option("--criteria", "criteria_path", type=click.Path(path_type=Path), default=None,
+              help="Criteria TOML (default: the documented bundled one).")
+@click.option("--dem", "dem_path", type=click.Path(path_type=Path), default=None,
+              help="DEM (default: LOLA polar DEM if at hand, else the embedded global DEM).")
+@click.option("--start", default="2026-01-01", show_default=True, help="UTC start.")
+@click.option("--end", default="2026-12-31", show_default=True, help="UTC end.")
+@click.option("--step", "step_hours", type=float, default=6.0, show_default=True,
+              help="Time step (hours).")
+@click.option("--pixel-m", type=click.FloatRange(min=10.0), default=None,
+              help="Grid pixel (m); default 2000 on the global DEM, 500 on a polar DEM.")
+@click.option("--points", "points_csv", type=click.Path(path_type=Path), default=None,
+              help="Also score these points (CSV: name, lat, lon).")
+@click.option("--area", "area_path", type=click.Path(path_type=Path), default=None,
+              help="Polygons (GeoJSON/GPKG… in a lunar CRS) restricting the candidates.")
+@click.option("--to-unit", default=None,
+              help="Also plan a traverse from the top site to this atlas unit (record id).")
+@click.pass_context
+@handle_errors
+def site(ctx: click.Context, **params) -> None:
+    """Rank candidate station sites (the main job): atlas, maps and report into --out."""
+    ctx.obj["site_params"] = params
+    if ctx.invoked_subcommand is not None:
+        return
+    import time
+
+    import pandas as pd
+
+    from lunatlas.atlas import edit
+    from lunatlas.data.fetch import sha256_of
+    from lunatlas.maps.siting import plot_constraints, plot_sensitivity, plot_suitability
+    from lunatlas.siting.criteria import default_criteria_text
+    from lunatlas.siting.report import site_records, traverse_records, write_report
+
+    started = time.perf_counter()
+    points = None
+    if params["points_csv"]:
+        try:
+            points = pd.read_csv(params["points_csv"])
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise LunatlasError(f"{params['points_csv']}: not a readable CSV ({exc})") from None
+        missing = [c for c in ("name", "lat", "lon") if c not in points.columns]
+        if missing:
+            raise LunatlasError(f"{params['points_csv']}: missing column(s) {missing}; "
+                                "expected name, lat, lon")
+    out_dir: Path = params["out_dir"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    steps = ["choosing terrain", "ephemeris", "horizons", "illumination and Earth visibility",
+             "criteria", "sensitivity", "traverses"]
+    with steps_progress(len(steps)) as progress:
+        task = progress.add_task("siting", total=len(steps))
+
+        def step(message: str) -> None:
+            progress.update(task, description=message)
+            progress.advance(task)
+
+        result, atlas_path = _run_site(ctx, params, step)
+    if result.terrain.warning:
+        click.echo(f"warning: {result.terrain.warning}", err=True)
+    command = command_line(ctx)
+    with edit(atlas_path, f"siting {params['region']}", command) as change:
+        change.replace_layer("sites", site_records(result, f"siting {params['region']}"),
+                             "lunatlas site")
+        change.replace_layer("traverses", traverse_records(result, "lunatlas site"),
+                             "lunatlas site")
+    figures = {"suitability": plot_suitability(result, out_dir / "site_suitability.png"),
+               "constraints": plot_constraints(result, out_dir / "site_constraints.png"),
+               "sensitivity": plot_sensitivity(result, out_dir / "site_sensitivity.png")}
+    from lunatlas.atlas import Atlas
+    from lunatlas.maps import render_south_polar_map
+
+    snapshot = Atlas(atlas_path).at()
+    layers = {n: snapshot.layer(n) for n in ("craters", "samples", "sites", "units")}
+    if params["region"] == "south-pole":
+        figures["atlas"] = render_south_polar_map(
+            result.terrain.dem, layers, out_dir / "map_south_polar.png",
+            title=f"Lunatlas south polar view, edition {snapshot.edition}: ranked sites")
+    criteria_text = (Path(params["criteria_path"]).read_text("utf-8")
+                     if params["criteria_path"] else default_criteria_text())
+    source = Path(result.terrain.dem.attrs["source"])
+    provenance = [{"input": "terrain", "dataset": result.terrain.source,
+                   "sha256": sha256_of(source)[:16] + "…"},
+                  {"input": "ephemeris", "dataset": "de421-spk + moon-frame-kernels + naif-lsk",
+                   "sha256": "registry-pinned"},
+                  {"input": "features", "dataset": f"atlas {atlas_path.name} edition "
+                   f"{snapshot.edition}", "sha256": sha256_of(atlas_path)[:16] + "…"}]
+    wall = time.perf_counter() - started
+    md, html_path = write_report(result, out_dir, figures, criteria_text, provenance,
+                                 command, wall, snapshot.edition, atlas_path)
+    if points is not None:
+        scored = result.score_points(points)
+        scored.to_csv(out_dir / "scored_points.csv", index=False)
+        click.echo(f"scored {len(scored)} points → {out_dir / 'scored_points.csv'}")
+    cols = ["rank", "name", "lat", "lon", "suitability", "in_top3_fraction", "relay_required"]
+    click.echo(result.table[cols].to_string(index=False))
+    click.echo(f"atlas {atlas_path} edition {snapshot.edition}; report {md} and {html_path}; "
+               f"wall time {wall:.1f} s")
+
+
+@site.command("explain")
+@click.option("--lat", type=float, required=True, help="Latitude (°).")
+@click.option("--lon", type=float, required=True, help="Longitude (° east).")
+@click.pass_context
+@handle_errors
+def site_explain(ctx: click.Context, lat: float, lon: float) -> None:
+    """Why a place is (not) a candidate: its values, scores and failing constraints."""
+    result, _ = _run_site(ctx, ctx.obj["site_params"])
+    info = result.explain(lat, lon)
+    click.echo(json.dumps(info, indent=2))
