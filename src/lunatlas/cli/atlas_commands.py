@@ -19,6 +19,7 @@ from lunatlas.cli.app import (
     steps_progress,
 )
 
+
 @cli.group()
 def atlas() -> None:
     """Build, inspect and compare atlas editions."""

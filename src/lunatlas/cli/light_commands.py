@@ -15,6 +15,7 @@ from lunatlas.cli.app import (
     steps_progress,
 )
 
+
 @cli.group()
 def light() -> None:
     """Sunlight, darkness and Earth visibility from a DEM and JPL DE421."""

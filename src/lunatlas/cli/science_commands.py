@@ -16,6 +16,7 @@ from lunatlas.cli.app import (
     stdout,
 )
 
+
 @cli.group()
 def samples() -> None:
     """Returned samples: the registry and new analyses that enrich the atlas."""

@@ -16,6 +16,7 @@ from lunatlas.cli.app import (
     steps_progress,
 )
 
+
 def _run_site(ctx: click.Context, params: dict, progress=None):
     from lunatlas.atlas import Atlas
     from lunatlas.atlas.build import build_atlas
