@@ -34,3 +34,12 @@ def built_atlas(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("atlas") / "atlas.gpkg"
     build_atlas(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def crater_counts():
+    """Folder of craterstats' lunar sample counts (the registry's embedded dataset; the
+    same files, by SHA-256, as shared/data/crater_counts)."""
+    from lunatlas.data import fetch
+
+    return fetch("craterstats-sample-counts")[0].parent

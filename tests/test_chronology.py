@@ -6,7 +6,8 @@ dependency of Lunatlas), one run per row, with the command
     craterstats -cs <CS> -o out -f csv -p source=<shared/data/crater_counts/FILE> \
         -p type=<METHOD>,range=[<D_MIN>,<D_MAX>]
 
-reading the Age, Age-, Age+ (median and 16/84 % points, Ga) and N(1) columns (3 significant
+(the files are also the registry's ``craterstats-sample-counts`` dataset, which the tests
+use), reading the Age, Age-, Age+ (median and 16/84 % points, Ga) and N(1) columns (3 significant
 figures, as craterstats writes them). Tolerances: 0.02 Ga in age, 2 % in N(1).
 """
 
@@ -104,9 +105,9 @@ CRATERSTATS = [
 
 
 @pytest.mark.parametrize("name, d_range, system, cs, method, age, low, high, n1", CRATERSTATS)
-def test_fits_reproduce_craterstats(shared_data, name, d_range, system, cs, method, age, low,
+def test_fits_reproduce_craterstats(crater_counts, name, d_range, system, cs, method, age, low,
                                     high, n1):
-    count = read_count(shared_data / "crater_counts" / name)
+    count = read_count(crater_counts / name)
     fit = fit_age(count, get_system(system), d_range, method)
     assert fit.age_ga == pytest.approx(age, abs=0.02)
     assert fit.n1_per_km2 == pytest.approx(n1, rel=0.02)
@@ -171,28 +172,28 @@ def test_fits_recover_simulated_ages(age, seed):
         assert abs(np.log(fit.n1_per_km2 / system.cf.n1(age))) < 0.5, method
 
 
-def test_buffered_poisson_uses_the_perimeter(shared_data):
-    count = read_count(shared_data / "crater_counts" / "c1.scc")
+def test_buffered_poisson_uses_the_perimeter(crater_counts):
+    count = read_count(crater_counts / "c1.scc")
     assert count.perimeter_km is not None and count.fractions.min() < 1
     plain = fit_age(count, SYSTEMS["neukum2001"], (0.02, 0.12), "poisson")
     buffered = fit_age(count, SYSTEMS["neukum2001"], (0.02, 0.12), "b-poisson")
     # Buffers enlarge the effective area, so the same craters mean a younger surface.
     assert buffered.age_ga < plain.age_ga
     with pytest.raises(InputError, match="perimeter"):
-        fit_age(read_count(shared_data / "crater_counts" / "Im2.scc"), SYSTEMS["neukum2001"],
+        fit_age(read_count(crater_counts / "Im2.scc"), SYSTEMS["neukum2001"],
                 (1.4, 7), "b-poisson")
 
 
-def test_resurfacing_correction_fits_the_small_crater_range(shared_data):
-    count = read_count(shared_data / "crater_counts" / "CE-6_8km_vicinity.scc")
+def test_resurfacing_correction_fits_the_small_crater_range(crater_counts):
+    count = read_count(crater_counts / "CE-6_8km_vicinity.scc")
     system = SYSTEMS["neukum2001"]
     plain = fit_age(count, system, (0.1, 0.2), "c-fit")
     corrected = fit_age(count, system, (0.1, 0.2), "c-fit", resurfacing=True)
     assert corrected.resurfacing and corrected.age_ga < plain.age_ga
 
 
-def test_presentations_are_consistent(shared_data):
-    count = read_count(shared_data / "crater_counts" / "CE-6_8km_vicinity.scc")
+def test_presentations_are_consistent(crater_counts):
+    count = read_count(crater_counts / "CE-6_8km_vicinity.scc")
     binned = bin_count(count)
     cum = presentation(binned, count.area_km2, "cumulative")
     assert cum["y"][0] == pytest.approx(count.fractions.sum() / count.area_km2)
@@ -245,14 +246,14 @@ def test_unknown_chronology_and_bad_range(tmp_path):
         read_count(tmp_path / "x.xyz")
 
 
-def test_cli_fit_prints_age_bounds_and_n1(shared_data, tmp_path):
+def test_cli_fit_prints_age_bounds_and_n1(crater_counts, tmp_path):
     import json
 
     from click.testing import CliRunner
 
     from lunatlas.cli.main import cli
 
-    path = shared_data / "crater_counts" / "CE-6_8km_vicinity.scc"
+    path = crater_counts / "CE-6_8km_vicinity.scc"
     runner = CliRunner()
     result = runner.invoke(cli, ["chronology", "fit", str(path), "--chronology", "yue2022",
                                  "--range", "0.2", "0.8", "--method", "poisson", "--plot",
