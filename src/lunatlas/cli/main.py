@@ -10,6 +10,7 @@ from lunatlas.cli import (  # noqa: F401  (registers the commands)
     light_commands,
     science_commands,
     site_commands,
+    web_commands,
 )
 from lunatlas.cli.app import cli
 

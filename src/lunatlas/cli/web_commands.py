@@ -1,0 +1,47 @@
+"""Commands: serve (the HTTP API) and token management."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lunatlas.cli.app import DEFAULT_ATLAS, cli, handle_errors
+
+
+@cli.command("serve")
+@click.option("--atlas", "atlas_path", type=click.Path(path_type=Path), default=DEFAULT_ATLAS,
+              show_default=True, help="Atlas the main job wrote.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@handle_errors
+def serve(atlas_path: Path, host: str, port: int) -> None:
+    """Serve the atlas over HTTP (OpenAPI docs at /docs); loopback by default."""
+    import uvicorn
+
+    from lunatlas.web import create_app
+
+    app = create_app(atlas_path)
+    click.echo(f"serving {atlas_path} on http://{host}:{port} (API under /api, docs at /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@cli.group()
+def service() -> None:
+    """Institutions' tokens for the HTTP service."""
+
+
+@service.command("add-token")
+@click.option("--atlas", "atlas_path", type=click.Path(path_type=Path), default=DEFAULT_ATLAS,
+              show_default=True)
+@click.option("--institution", required=True)
+@click.option("--role", type=click.Choice(["reader", "contributor", "curator"]), required=True)
+@handle_errors
+def add_token(atlas_path: Path, institution: str, role: str) -> None:
+    """Create a token (printed once; only its hash is stored)."""
+    from lunatlas.atlas import Atlas
+    from lunatlas.web import ServiceStore
+
+    Atlas(atlas_path)
+    token = ServiceStore(atlas_path.with_suffix(".service.sqlite")).add_token(institution, role)
+    click.echo(token)

@@ -1,0 +1,287 @@
+"""HTTP API over an atlas (FastAPI; OpenAPI at /openapi.json, docs at /docs).
+
+(No ``from __future__ import annotations`` here: FastAPI resolves the local ``Auth``
+dependency alias at run time.)
+
+Read endpoints need no token. Writes need ``Authorization: Bearer <token>``: contributors
+submit sample analyses, curators of the same institution accept or reject them; accepting
+runs the enrichment loop (new edition, chronology refit, re-dated units). Every write is in
+the append-only audit log. Bodies over ``MAX_BODY_BYTES`` are refused (413); writes are
+rate-limited per token (429). No Earth CRS anywhere: coordinates are IAU_2015:30100.
+"""
+
+
+import json
+import math
+import tempfile
+import threading
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import shapely
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from lunatlas.atlas import LAYERS, Atlas
+from lunatlas.crs import great_circle_distance_m
+from lunatlas.errors import LunatlasError
+from lunatlas.samples.analyses import Analysis
+from lunatlas.web.service import Principal, ServiceStore
+
+MAX_BODY_BYTES = 1_000_000
+WRITES_PER_MINUTE = 30
+
+
+def _clean(value):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if isinstance(value, np.generic):
+        return _clean(value.item())
+    if value is pd.NA:
+        return None
+    return value
+
+
+def _features(frame: pd.DataFrame) -> list[dict]:
+    out = []
+    for rid, row in frame.iterrows():
+        geometry = row.get("geometry") if "geometry" in frame.columns else None
+        props = {k: _clean(v) for k, v in row.items() if k != "geometry"}
+        out.append({"type": "Feature", "id": rid, "properties": props,
+                    "geometry": None if geometry is None else shapely.geometry.mapping(geometry)})
+    return out
+
+
+class SubmissionResult(BaseModel):
+    id: int
+    status: str = "pending"
+
+
+class Decision(BaseModel):
+    id: int
+    status: str
+    edition: int | None = None
+
+
+def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -> FastAPI:
+    """The service for one atlas (the service database defaults to ``<atlas>.service.sqlite``)."""
+    atlas_path = Path(atlas_path)
+    Atlas(atlas_path)  # fail fast on a missing or foreign file
+    store = ServiceStore(service_path or atlas_path.with_suffix(".service.sqlite"))
+    app = FastAPI(title="Lunatlas", version="1",
+                  description="Shared lunar atlas: editions, layers, point queries, sites, "
+                              "chronologies, diffs and curated sample contributions.")
+    write_lock = threading.Lock()
+    recent: dict[str, deque] = defaultdict(deque)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, 413)
+        return await call_next(request)
+
+    def atlas() -> Atlas:
+        return Atlas(atlas_path)
+
+    def edition_or_404(store_: Atlas, edition: int | None) -> int:
+        latest = store_.latest
+        if edition is not None and not 1 <= edition <= latest:
+            raise HTTPException(404, f"edition {edition} does not exist (1..{latest})")
+        return edition or latest
+
+    def principal(authorization: Annotated[str | None, Header()] = None) -> Principal:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise HTTPException(401, "missing bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        who = store.authenticate(authorization[len("Bearer "):].strip())
+        if who is None:
+            raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
+        bucket = recent[who.institution + ":" + who.role]
+        now = time.monotonic()
+        while bucket and now - bucket[0] > 60:
+            bucket.popleft()
+        if len(bucket) >= WRITES_PER_MINUTE:
+            raise HTTPException(429, "too many write requests; retry in a minute")
+        bucket.append(now)
+        return who
+
+    Auth = Annotated[Principal, Depends(principal)]
+
+    @app.get("/api/editions")
+    def editions() -> list[dict]:
+        """All editions (number, created, reason, parent, command)."""
+        return [e.__dict__ for e in atlas().editions()]
+
+    @app.get("/api/layers")
+    def layers() -> list[dict]:
+        """Layer names, geometry types and descriptions."""
+        return [{"name": s.name, "geometry_type": s.geometry_type, "description": s.description}
+                for s in LAYERS.values()]
+
+    @app.get("/api/layers/{name}")
+    def layer(name: str, edition: Annotated[int | None, Query(ge=1)] = None,
+              bbox: Annotated[str | None, Query(max_length=100,
+                                                description="min_lon,min_lat,max_lon,max_lat")]
+              = None,
+              limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+              offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+        """A layer as GeoJSON (lon/lat on the IAU 2015 Moon sphere), paged and bbox-filtered."""
+        if name not in LAYERS:
+            raise HTTPException(404, f"unknown layer; layers: {', '.join(LAYERS)}")
+        store_ = atlas()
+        frame = store_.layer(name, edition_or_404(store_, edition))
+        if bbox is not None:
+            try:
+                lo_lon, lo_lat, hi_lon, hi_lat = (float(v) for v in bbox.split(","))
+            except ValueError:
+                raise HTTPException(422, "bbox must be four numbers: "
+                                         "min_lon,min_lat,max_lon,max_lat") from None
+            if not (-180 <= lo_lon < hi_lon <= 180 and -90 <= lo_lat < hi_lat <= 90):
+                raise HTTPException(422, "bbox out of range: lon in [-180, 180], lat in "
+                                         "[-90, 90], min < max")
+            if LAYERS[name].geometry_type is None:
+                raise HTTPException(422, f"layer {name} has no geometry to filter by bbox")
+            frame = frame[frame.intersects(shapely.box(lo_lon, lo_lat, hi_lon, hi_lat))]
+        page = frame.iloc[offset:offset + limit]
+        return {"type": "FeatureCollection", "features": _features(page),
+                "total": len(frame), "offset": offset, "limit": limit,
+                "crs": "IAU_2015:30100"}
+
+    @app.get("/api/query")
+    def query(lat: Annotated[float, Query(ge=-90, le=90)],
+              lon: Annotated[float, Query(ge=-180, le=180)],
+              edition: Annotated[int | None, Query(ge=1)] = None) -> dict:
+        """What the atlas says at a point: unit (model age, source), nearest samples and site."""
+        store_ = atlas()
+        n = edition_or_404(store_, edition)
+        point = shapely.Point(lon, lat)
+        units = store_.layer("units", n)
+        inside = units[units.contains(point)]
+        samples = store_.layer("samples", n)
+        result = {"lat": lat, "lon": lon, "edition": n,
+                  "unit": _features(inside)[0]["properties"] if len(inside) else None,
+                  "chronology": _features(store_.layer("chronologies", n))}
+        if len(samples):
+            d = great_circle_distance_m(lon, lat, samples.geometry.x, samples.geometry.y)
+            nearest = samples.assign(distance_km=d / 1000).nsmallest(3, "distance_km")
+            result["nearest_samples"] = [f["properties"] | {"record_id": f["id"]}
+                                         for f in _features(nearest)]
+        sites = store_.layer("sites", n)
+        if len(sites):
+            pts = sites.geometry.representative_point()
+            d = great_circle_distance_m(lon, lat, pts.x, pts.y)
+            best = sites.assign(distance_km=d / 1000).nsmallest(1, "distance_km")
+            site = _features(best)[0]["properties"]
+            site["scores"] = json.loads(site.pop("scores_json") or "{}")
+            result["nearest_site"] = site
+        return result
+
+    @app.get("/api/sites")
+    def sites(edition: Annotated[int | None, Query(ge=1)] = None) -> list[dict]:
+        """Ranked candidate sites with per-criterion values and scores."""
+        store_ = atlas()
+        frame = store_.layer("sites", edition_or_404(store_, edition))
+        out = []
+        for f in _features(frame.sort_values("rank")):
+            props = f["properties"]
+            props["scores"] = json.loads(props.pop("scores_json") or "{}")
+            out.append(props | {"record_id": f["id"], "geometry": f["geometry"]})
+        return out
+
+    @app.get("/api/chronologies")
+    def chronologies() -> dict:
+        """Published chronology systems and the atlas's fitted chronology."""
+        from lunatlas.chronology import SYSTEMS
+
+        return {"published": [{"key": s.key, "name": s.name, "a": s.cf.a, "b": s.cf.b,
+                               "c": s.cf.c, "reference": s.cf.reference}
+                              for s in SYSTEMS.values()],
+                "atlas": [f["properties"] for f in _features(atlas().layer("chronologies"))]}
+
+    @app.get("/api/diff")
+    def diff(a: Annotated[int, Query(ge=1)], b: Annotated[int, Query(ge=1)]) -> list[dict]:
+        """Records added, removed and changed between editions a and b."""
+        store_ = atlas()
+        edition_or_404(store_, a)
+        edition_or_404(store_, b)
+        return [{"layer": d.layer, "added": d.added, "removed": d.removed,
+                 "changed": [{"record_id": c.record_id,
+                              "fields": [{"field": f.field, "old": _clean(f.old),
+                                          "new": _clean(f.new)} for f in c.fields]}
+                             for c in d.changed]} for d in store_.diff(a, b)]
+
+    @app.post("/api/contributions/analyses", status_code=201)
+    def submit(analyses: Annotated[list[dict], Field(min_length=1, max_length=500)],
+               who: Auth) -> SubmissionResult:
+        """Submit sample analyses (schema of ``lunatlas.samples.analyses``) for curation."""
+        if who.role not in ("contributor", "curator"):
+            raise HTTPException(403, "this token may not submit")
+        errors = []
+        for i, row in enumerate(analyses, 1):
+            try:
+                analysis = Analysis.model_validate(row)
+            except ValidationError as exc:
+                errors += [f"row {i}, field {'.'.join(map(str, e['loc']))}: {e['msg']}"
+                           for e in exc.errors()]
+                continue
+            if analysis.institution != who.institution:
+                errors.append(f"row {i}, field institution: must be {who.institution!r}")
+        if errors:
+            raise HTTPException(422, errors)
+        return SubmissionResult(id=store.submit(who, "analyses", analyses))
+
+    @app.get("/api/contributions")
+    def contributions(who: Auth) -> list[dict]:
+        """This institution's submissions."""
+        return store.submissions(who.institution)
+
+    def _decide(sid: int, who: Principal, accept: bool) -> Decision:
+        if who.role != "curator":
+            raise HTTPException(403, "only curators accept or reject")
+        sub = store.submission(sid)
+        if sub is None or sub["institution"] != who.institution:
+            raise HTTPException(404, "no such submission for this institution")
+        if sub["status"] != "pending":
+            raise HTTPException(409, f"submission {sid} is already {sub['status']}")
+        edition = None
+        if accept:
+            from lunatlas.samples.enrich import add_analyses
+
+            with write_lock, tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / f"submission-{sid}.json"
+                path.write_text(sub["payload"])
+                try:
+                    edition = add_analyses(atlas_path, path,
+                                           f"accepted submission {sid} by {who.institution}"
+                                           ).edition
+                except LunatlasError as exc:
+                    raise HTTPException(422, str(exc).replace(str(path), f"submission {sid}"))\
+                        from None
+        store.decide(sid, who, "accepted" if accept else "rejected", edition)
+        return Decision(id=sid, status="accepted" if accept else "rejected", edition=edition)
+
+    @app.post("/api/contributions/{sid}/accept")
+    def accept(sid: int, who: Auth) -> Decision:
+        """Accept a pending submission: a new atlas edition (with re-dating)."""
+        return _decide(sid, who, True)
+
+    @app.post("/api/contributions/{sid}/reject")
+    def reject(sid: int, who: Auth) -> Decision:
+        """Reject a pending submission."""
+        return _decide(sid, who, False)
+
+    @app.get("/api/audit")
+    def audit(who: Auth) -> list[dict]:
+        """The append-only audit log (curators)."""
+        if who.role != "curator":
+            raise HTTPException(403, "only curators read the audit log")
+        return store.audit_log()
+
+    app.state.store = store
+    return app

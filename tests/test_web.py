@@ -1,0 +1,154 @@
+"""HTTP API: every endpoint, the permission matrix, bad input, and the contribution flow."""
+
+import shutil
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lunatlas.data.fetch import sha256_of
+from lunatlas.web import create_app
+
+
+@pytest.fixture
+def service(built_atlas, tmp_path):
+    atlas = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    app = create_app(atlas)
+    store = app.state.store
+    tokens = {
+        "reader": store.add_token("NAOC", "reader"),
+        "contributor": store.add_token("NAOC", "contributor"),
+        "curator": store.add_token("NAOC", "curator"),
+        "other_curator": store.add_token("GIG", "curator"),
+    }
+    return TestClient(app), tokens, atlas
+
+
+def _auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+ANALYSIS = {"institution": "NAOC", "sample_id": "CE6-X1", "mission": "Chang'e 6",
+            "method": "Pb-Pb", "age_ga": 2.70, "age_sigma_ga": 0.002}
+
+
+def test_read_endpoints(service):
+    client, _, _ = service
+    assert client.get("/openapi.json").json()["info"]["title"] == "Lunatlas"
+    assert client.get("/api/editions").json()[0]["edition"] == 1
+    assert {"units", "craters", "sites"} <= {x["name"] for x in client.get("/api/layers").json()}
+    page = client.get("/api/layers/craters", params={"limit": 10, "offset": 5}).json()
+    assert len(page["features"]) == 10 and page["total"] > 800 and page["crs"] == "IAU_2015:30100"
+    polar = client.get("/api/layers/craters", params={"bbox": "-180,-90,180,-85"}).json()
+    assert 0 < polar["total"] < 100
+    assert all(f["geometry"]["coordinates"][1] <= -85 for f in polar["features"])
+    q = client.get("/api/query", params={"lat": -41.62, "lon": -153.99}).json()
+    assert q["unit"]["unit_code"] == "CE-6_8km_vicinity" and q["unit"]["model_age_ga"] > 2.5
+    assert q["nearest_samples"][0]["mission"] == "Chang'e 6"
+    assert client.get("/api/sites").json() == []
+    chron = client.get("/api/chronologies").json()
+    assert {c["key"] for c in chron["published"]} >= {"yue2022", "neukum2001"}
+    assert client.get("/api/diff", params={"a": 1, "b": 1}).status_code == 200
+
+
+@pytest.mark.parametrize("path, params, status", [
+    ("/api/layers/..%2F..%2Fetc%2Fpasswd", {}, 404),
+    ("/api/layers/craters", {"bbox": "0,0,1;DROP TABLE craters"}, 422),
+    ("/api/layers/craters", {"bbox": "10,0,5,1"}, 422),
+    ("/api/layers/craters", {"limit": 0}, 422),
+    ("/api/layers/craters", {"edition": 99}, 404),
+    ("/api/query", {"lat": 95, "lon": 0}, 422),
+    ("/api/query", {"lat": "x' OR 1=1", "lon": 0}, 422),
+    ("/api/diff", {"a": 1, "b": 7}, 404),
+])
+def test_bad_read_requests_are_4xx(service, path, params, status):
+    client, _, atlas = service
+    before = sha256_of(atlas)
+    response = client.get(path, params=params)
+    assert response.status_code == status
+    assert "Traceback" not in response.text
+    assert sha256_of(atlas) == before
+
+
+def test_permission_matrix(service):
+    client, tokens, atlas = service
+    before = sha256_of(atlas)
+    submit = "/api/contributions/analyses"
+    assert client.post(submit, json=[ANALYSIS]).status_code == 401
+    bad = client.post(submit, json=[ANALYSIS], headers=_auth("not-a-token"))
+    assert bad.status_code == 401 and bad.json() == {"detail": "invalid token"}
+    assert client.post(submit, json=[ANALYSIS], headers=_auth(tokens["reader"])).status_code \
+        == 403
+    made = client.post(submit, json=[ANALYSIS], headers=_auth(tokens["contributor"]))
+    assert made.status_code == 201
+    sid = made.json()["id"]
+    # Contributors cannot accept; a curator of another institution cannot see or decide it.
+    assert client.post(f"/api/contributions/{sid}/accept",
+                       headers=_auth(tokens["contributor"])).status_code == 403
+    assert client.post(f"/api/contributions/{sid}/accept",
+                       headers=_auth(tokens["other_curator"])).status_code == 404
+    assert client.post(f"/api/contributions/{sid}/reject",
+                       headers=_auth(tokens["other_curator"])).status_code == 404
+    assert client.get("/api/audit", headers=_auth(tokens["contributor"])).status_code == 403
+    # Submitting on another institution's behalf is refused.
+    foreign = dict(ANALYSIS, institution="GIG", sample_id="Y")
+    assert client.post(submit, json=[foreign], headers=_auth(tokens["contributor"])
+                       ).status_code == 422
+    assert sha256_of(atlas) == before
+
+
+def test_contribution_flow_creates_a_redated_edition(service):
+    client, tokens, _ = service
+    sid = client.post("/api/contributions/analyses", json=[ANALYSIS],
+                      headers=_auth(tokens["contributor"])).json()["id"]
+    listed = client.get("/api/contributions", headers=_auth(tokens["curator"])).json()
+    assert listed[0]["status"] == "pending"
+    decided = client.post(f"/api/contributions/{sid}/accept", headers=_auth(tokens["curator"]))
+    assert decided.status_code == 200 and decided.json()["edition"] == 2
+    again = client.post(f"/api/contributions/{sid}/accept", headers=_auth(tokens["curator"]))
+    assert again.status_code == 409
+    diff = client.get("/api/diff", params={"a": 1, "b": 2}).json()
+    units = next(d for d in diff if d["layer"] == "units")
+    changed = {c["record_id"]: c for c in units["changed"]}
+    assert "count:CE-6_8km_vicinity" in changed
+    assert any(f["field"] == "model_age_ga" for f in changed["count:CE-6_8km_vicinity"]["fields"])
+    log = client.get("/api/audit", headers=_auth(tokens["curator"])).json()
+    assert [e["action"] for e in log][-2:] == ["submitted", "accepted"]
+    assert log[-1]["edition"] == 2
+
+
+def test_invalid_payloads_and_size_limit(service):
+    client, tokens, _ = service
+    headers = _auth(tokens["contributor"])
+    bad_age = client.post("/api/contributions/analyses",
+                          json=[dict(ANALYSIS, age_ga=9.0)], headers=headers)
+    assert bad_age.status_code == 422 and "row 1, field age_ga" in str(bad_age.json())
+    malformed = client.post("/api/contributions/analyses", content=b"{not json",
+                            headers=headers | {"Content-Type": "application/json"})
+    assert malformed.status_code == 422
+    huge = client.post("/api/contributions/analyses", content=b"[" + b" " * 1_100_000 + b"]",
+                       headers=headers | {"Content-Type": "application/json"})
+    assert huge.status_code == 413
+
+
+def test_audit_log_is_append_only(service):
+    import sqlite3
+
+    client, tokens, _ = service
+    store = client.app.state.store
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"), \
+            sqlite3.connect(store.path) as con:
+        con.execute("DELETE FROM audit")
+    assert len(store.audit_log()) >= 4
+    with sqlite3.connect(store.path) as con:
+        hashes = [r[0] for r in con.execute("SELECT token_hash FROM tokens")]
+    assert tokens["curator"] not in hashes and len(hashes[0]) == 64
+
+
+def test_write_rate_limit(service, monkeypatch):
+    from lunatlas.web import app as web_app
+
+    client, tokens, _ = service
+    codes = [client.get("/api/contributions", headers=_auth(tokens["reader"])).status_code
+             for _ in range(web_app.WRITES_PER_MINUTE + 2)]
+    assert codes[0] == 200 and codes[-1] == 429
