@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict, deque
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -57,6 +58,32 @@ def _features(frame: pd.DataFrame) -> list[dict]:
     return out
 
 
+class _CachedAtlas(Atlas):
+    """Atlas reads cached per file version: a write replaces the file (new inode/mtime), so
+    a changed atlas is never served from the cache."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        stat = self.path.stat()
+        self._version = (str(self.path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def layer(self, name: str, edition: int | None = None) -> pd.DataFrame:
+        return _cached_layer(self._version, name, edition).copy()
+
+    def editions(self):
+        return _cached_editions(self._version)
+
+
+@lru_cache(maxsize=128)
+def _cached_layer(version: tuple, name: str, edition: int | None) -> pd.DataFrame:
+    return Atlas(version[0]).layer(name, edition)
+
+
+@lru_cache(maxsize=16)
+def _cached_editions(version: tuple):
+    return Atlas(version[0]).editions()
+
+
 class SubmissionResult(BaseModel):
     id: int
     status: str = "pending"
@@ -87,7 +114,7 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
         return await call_next(request)
 
     def atlas() -> Atlas:
-        return Atlas(atlas_path)
+        return _CachedAtlas(atlas_path)
 
     def edition_or_404(store_: Atlas, edition: int | None) -> int:
         latest = store_.latest
