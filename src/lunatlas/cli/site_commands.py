@@ -132,6 +132,14 @@ def site(ctx: click.Context, **params) -> None:
                              "lunatlas site")
         change.replace_layer("traverses", traverse_records(result, "lunatlas site"),
                              "lunatlas site")
+    from lunatlas.data.writers import write_cog
+    from lunatlas.terrain import hillshade
+
+    for filename, array in (
+            ("hillshade.tif", hillshade(result.grid, exaggeration=3.0).to_numpy()),
+            ("suitability.tif", result.suitability),
+            ("illumination_fraction.tif", result.light.illumination_fraction)):
+        write_cog(out_dir / filename, {filename[:-4]: array}, result.grid)
     figures = {"suitability": plot_suitability(result, out_dir / "site_suitability.png"),
                "constraints": plot_constraints(result, out_dir / "site_constraints.png"),
                "sensitivity": plot_sensitivity(result, out_dir / "site_sensitivity.png")}

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, ValidationError
 
 from lunatlas.atlas import LAYERS, Atlas
@@ -302,6 +303,53 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
     def reject(sid: int, who: Auth) -> Decision:
         """Reject a pending submission."""
         return _decide(sid, who, False)
+
+    @app.get("/api/tiles/{name}/{z}/{x}/{y}.png")
+    def tile(name: str, z: int, x: int, y: int) -> Response:
+        """A 256-px PNG tile of a raster beside the atlas (south-polar tile matrix set)."""
+        from lunatlas.web.tiles import RASTERS, render_tile, tile_bounds_ok
+
+        if name not in RASTERS:
+            raise HTTPException(404, f"unknown raster; rasters: {', '.join(RASTERS)}")
+        if not tile_bounds_ok(z, x, y):
+            raise HTTPException(422, "tile index out of range (0 ≤ z ≤ 12, 0 ≤ x, y < 2^z)")
+        if not (atlas_path.parent / RASTERS[name][0]).is_file():
+            raise HTTPException(404, f"raster {name} has not been computed for this atlas "
+                                     "(run `lunatlas site`)")
+        png = render_tile(atlas_path.parent, name, z, x, y)
+        if png is None:
+            return Response(status_code=204)
+        return Response(png, media_type="image/png")
+
+    @app.get("/api/tms")
+    def tms() -> dict:
+        """The south-polar tile matrix set (for the viewer)."""
+        from lunatlas.web.tiles import SOUTH_POLAR_HALF_M
+
+        return {"crs": "IAU_2015:30135",
+                "proj4": "+proj=stere +lat_0=-90 +lon_0=0 +k=1 +x_0=0 +y_0=0 +R=1737400 "
+                         "+units=m +no_defs",
+                "origin": [-SOUTH_POLAR_HALF_M, SOUTH_POLAR_HALF_M],
+                "resolutions": [2 * SOUTH_POLAR_HALF_M / 256 / 2**z for z in range(13)],
+                "rasters": [n for n, (f, _c, _r) in __import__(
+                    "lunatlas.web.tiles", fromlist=["RASTERS"]).RASTERS.items()
+                            if (atlas_path.parent / f).is_file()]}
+
+    static = Path(__file__).parent / "static"
+    vendor = static / "node_modules"
+    if vendor.is_dir():
+        app.mount("/vendor", StaticFiles(directory=vendor), name="vendor")
+
+    @app.get("/", include_in_schema=False)
+    def viewer() -> Response:
+        if not vendor.is_dir():
+            return Response("viewer assets are not installed: run `npm ci --prefix "
+                            f"{static}`", status_code=503, media_type="text/plain")
+        return FileResponse(static / "index.html")
+
+    @app.get("/viewer.js", include_in_schema=False)
+    def viewer_js() -> Response:
+        return FileResponse(static / "viewer.js", media_type="text/javascript")
 
     @app.get("/api/audit")
     def audit(who: Auth) -> list[dict]:

@@ -1,0 +1,123 @@
+// Lunatlas viewer: south-polar map (IAU_2015:30135) with tiles, layers, query and diffs.
+"use strict";
+
+const state = { edition: null, overlays: {} };
+const fmt = (v, d = 3) => (v === null || v === undefined ? "—" : Number(v).toFixed(d));
+// Contributed text (sample ids, names, reasons) is escaped before it reaches innerHTML.
+const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) =>
+  ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+async function getJSON(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return response.json();
+}
+
+async function main() {
+  const tms = await getJSON("/api/tms");
+  const crs = new L.Proj.CRS(tms.crs, tms.proj4, {
+    origin: tms.origin, resolutions: tms.resolutions,
+    bounds: L.bounds([tms.origin[0], -tms.origin[1]], [-tms.origin[0], tms.origin[1]]),
+  });
+  crs.R = 1737400; // the Moon, so the scale bar is right
+  crs.distance = L.CRS.Earth.distance;
+  const map = L.map("map", { crs, center: [-89.0, 0], zoom: 2, maxZoom: 9, minZoom: 0 });
+  const tile = (name) => L.tileLayer(`/api/tiles/${name}/{z}/{x}/{y}.png`,
+    { tileSize: 256, noWrap: true, attribution: "LOLA via Lunatlas" });
+  const bases = {};
+  const overlays = {};
+  if (tms.rasters.includes("hillshade")) bases["hillshade"] = tile("hillshade").addTo(map);
+  for (const name of ["suitability", "illumination"]) {
+    if (tms.rasters.includes(name)) overlays[name] = tile(name).setOpacity(0.6);
+  }
+  const styles = {
+    craters: { color: "#f4d35e", radius: 3 }, samples: { color: "#ff5d8f", radius: 6 },
+    sites: { color: "#ffd700", radius: 8 }, units: { color: "#9bf6ff" },
+    traverses: { color: "#00e5ff", weight: 3 },
+  };
+  for (const name of Object.keys(styles)) {
+    overlays[name] = L.geoJSON(null, {
+      style: styles[name],
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { ...styles[name], weight: 1,
+        fillOpacity: 0.8 }),
+      onEachFeature: (f, layer) => layer.bindTooltip(
+        `${name}: ${esc(f.properties.name || f.properties.mission || f.id)}`),
+    });
+    if (name !== "craters") overlays[name].addTo(map);
+  }
+  state.overlays = overlays;
+  L.control.layers(bases, overlays, { collapsed: false }).addTo(map);
+  L.control.scale({ imperial: false }).addTo(map);
+  const legend = L.control({ position: "bottomright" });
+  legend.onAdd = () => {
+    const div = L.DomUtil.create("div", "legend");
+    div.innerHTML = Object.entries(styles).map(([k, s]) =>
+      `<i style="background:${s.color}"></i>${k}`).join("<br>") +
+      "<br><i style='background:linear-gradient(90deg,#440154,#21918c,#fde725)'></i>" +
+      "suitability 0→1";
+    return div;
+  };
+  legend.addTo(map);
+  map.on("mousemove", (e) => {
+    document.getElementById("coords").textContent =
+      `lat ${e.latlng.lat.toFixed(3)}°, lon ${e.latlng.lng.toFixed(3)}°E`;
+  });
+  map.on("click", async (e) => {
+    const q = await getJSON(`/api/query?lat=${e.latlng.lat.toFixed(5)}` +
+      `&lon=${e.latlng.lng.toFixed(5)}&edition=${state.edition}`);
+    const lines = [`<b>${fmt(q.lat)}°, ${fmt(q.lon)}°E</b> (edition ${q.edition})`];
+    if (q.unit) lines.push(`unit ${esc(q.unit.name)}: ${fmt(q.unit.model_age_ga, 2)} Ga ` +
+      `(${esc(q.unit.era)}); ${esc(q.unit.age_source)}`);
+    else lines.push("no dated unit here");
+    if (q.nearest_site) lines.push(`nearest site ${esc(q.nearest_site.name)}: score ` +
+      `${fmt(q.nearest_site.score)}, ${fmt(q.nearest_site.distance_km, 1)} km away`);
+    if (q.nearest_samples) lines.push(`nearest sample: ${esc(q.nearest_samples[0].mission)} ` +
+      `${esc(q.nearest_samples[0].sample_id)}, ${fmt(q.nearest_samples[0].distance_km, 0)} km`);
+    const html = lines.join("<br>");
+    L.popup().setLatLng(e.latlng).setContent(html).openOn(map);
+    document.getElementById("query").innerHTML = html;
+  });
+  await loadEditions();
+}
+
+async function loadLayers() {
+  for (const name of ["craters", "samples", "sites", "units", "traverses"]) {
+    const data = await getJSON(`/api/layers/${name}?edition=${state.edition}` +
+      "&bbox=-180,-90,180,-70&limit=5000");
+    state.overlays[name].clearLayers().addData(data);
+  }
+  const sites = await getJSON(`/api/sites?edition=${state.edition}`);
+  document.querySelector("#sites tbody").innerHTML = sites.map((s) =>
+    `<tr><td>${s.rank}</td><td>${esc(s.name)}</td><td>${fmt(s.scores.lat ?? s.geometry.coordinates[1])}</td>` +
+    `<td>${fmt(s.geometry.coordinates[0])}</td><td>${fmt(s.score)}</td>` +
+    `<td>${fmt(s.scores.in_top3_fraction, 2)}</td></tr>`).join("");
+}
+
+async function loadEditions() {
+  const editions = await getJSON("/api/editions");
+  const options = editions.map((e) => `<option value="${e.edition}">${e.edition}: ` +
+    `${esc(e.reason.slice(0, 40))}</option>`).join("");
+  for (const id of ["edition", "edition-b"]) document.getElementById(id).innerHTML = options;
+  const latest = editions[editions.length - 1].edition;
+  document.getElementById("edition").value = latest;
+  document.getElementById("edition-b").value = Math.max(1, latest - 1);
+  state.edition = latest;
+  document.getElementById("edition").onchange = async (e) => {
+    state.edition = Number(e.target.value);
+    await loadLayers();
+  };
+  document.getElementById("show-diff").onclick = async () => {
+    const a = document.getElementById("edition-b").value;
+    const diff = await getJSON(`/api/diff?a=${a}&b=${state.edition}`);
+    document.getElementById("diff").textContent = diff.filter((d) =>
+      d.added.length || d.removed.length || d.changed.length).map((d) =>
+      `[${d.layer}] +${d.added.length} -${d.removed.length} ~${d.changed.length}\n` +
+      d.changed.slice(0, 20).map((c) => `  ~ ${c.record_id}: ` + c.fields.map((f) =>
+        `${f.field} ${f.old} → ${f.new}`).join("; ")).join("\n")).join("\n") ||
+      "no differences";
+  };
+  await loadLayers();
+  document.body.dataset.ready = "1";
+}
+
+main().catch((err) => { document.getElementById("query").textContent = String(err); });

@@ -1,0 +1,84 @@
+"""A real browser (headless Debian Chromium driven by Playwright) loads the viewer from a
+server on loopback, toggles a layer, clicks a point and reads the popup; screenshot kept."""
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+STATIC = Path(__file__).resolve().parents[1] / "src" / "lunatlas" / "web" / "static"
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="browser test: Debian chromium not installed "
+                       "(.ci/run installs it)"),
+    pytest.mark.skipif(not (STATIC / "node_modules" / "leaflet").is_dir(),
+                       reason="browser test: viewer assets not installed (npm ci --prefix "
+                              "src/lunatlas/web/static)"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+    from click.testing import CliRunner
+
+    from lunatlas.cli.main import cli
+    from lunatlas.web import create_app
+
+    out = tmp_path_factory.mktemp("viewer")
+    result = CliRunner().invoke(cli, ["site", "--out", str(out), "--start", "2026-01-01",
+                                      "--end", "2026-02-01", "--step", "12"])
+    assert result.exit_code == 0, result.output
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(out / "atlas.gpkg"), host="127.0.0.1", port=port,
+                            log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}", out
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_viewer_toggle_click_popup_screenshot(server):
+    from playwright.sync_api import sync_playwright
+
+    url, out = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        assert page.locator("#sites tbody tr").count() == 5
+        # Toggle the craters overlay on through the layer control.
+        label = page.locator(".leaflet-control-layers-overlays label", has_text="craters")
+        label.locator("input").check()
+        page.wait_for_function("document.querySelectorAll('path.leaflet-interactive').length"
+                               " > 20", timeout=10_000)
+        # Click the middle of the map (the pole) and read the popup.
+        box = page.locator("#map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(timeout=10_000)
+        text = popup.inner_text()
+        assert "edition 2" in text and "nearest site S" in text
+        assert "lat" in page.locator("#coords").inner_text()
+        page.screenshot(path=str(out / "viewer.png"))
+        browser.close()
+    assert not errors, errors
+    assert (out / "viewer.png").stat().st_size > 20_000
