@@ -152,3 +152,48 @@ def test_write_rate_limit(service, monkeypatch):
     codes = [client.get("/api/contributions", headers=_auth(tokens["reader"])).status_code
              for _ in range(web_app.WRITES_PER_MINUTE + 2)]
     assert codes[0] == 200 and codes[-1] == 429
+
+
+def test_site_assessments_are_owned_by_their_institution(service):
+    client, tokens, _ = service
+    assessment = {"institution": "NAOC", "name": "Rim A", "lat": -89.4, "lon": -140.0,
+                  "score": 0.8, "notes": "<b>good light</b>"}
+    sid = client.post("/api/contributions/sites", json=[assessment],
+                      headers=_auth(tokens["contributor"])).json()["id"]
+    foreign = dict(assessment, institution="GIG")
+    assert client.post("/api/contributions/sites", json=[foreign],
+                       headers=_auth(tokens["contributor"])).status_code == 422
+    assert client.post("/api/contributions/sites", json=[dict(assessment, score=2)],
+                       headers=_auth(tokens["contributor"])).status_code == 422
+    assert client.post(f"/api/contributions/{sid}/accept",
+                       headers=_auth(tokens["other_curator"])).status_code == 404
+    accepted = client.post(f"/api/contributions/{sid}/accept", headers=_auth(tokens["curator"]))
+    assert accepted.status_code == 200 and accepted.json()["edition"] == 2
+    sites = client.get("/api/sites").json()
+    assert [s["record_id"] for s in sites] == ["assessment:NAOC:Rim_A"]
+    assert sites[0]["scores"]["notes"] == "<b>good light</b>"  # stored as data, escaped in UI
+
+
+def test_tiles_and_light_at_a_point(tmp_path):
+    from click.testing import CliRunner
+
+    from lunatlas.cli.main import cli
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["site", "--out", str(out), "--start", "2026-01-01",
+                                      "--end", "2026-01-20", "--step", "12"])
+    assert result.exit_code == 0, result.output
+    client = TestClient(create_app(out / "atlas.gpkg"))
+    tms = client.get("/api/tms").json()
+    assert tms["crs"] == "IAU_2015:30135" and set(tms["rasters"]) == {
+        "hillshade", "suitability", "illumination"}
+    tile = client.get("/api/tiles/hillshade/1/0/0.png")
+    assert tile.status_code == 200 and tile.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get("/api/tiles/hillshade/13/0/0.png").status_code == 422
+    assert client.get("/api/tiles/hillshade/1/2/0.png").status_code == 422
+    assert client.get("/api/tiles/..%2F..%2Fatlas/1/0/0.png").status_code == 404
+    assert client.get("/api/tiles/dem/1/0/0.png").status_code == 404
+    assert client.get("/api/tiles/hillshade/8/0/0.png").status_code == 204  # outside
+    light = client.get("/api/query", params={"lat": -89.5, "lon": 0}).json()["light"]
+    assert 0.0 <= light["illumination_fraction"] <= 1.0
+    assert client.get("/", headers={"Accept": "text/html"}).status_code in (200, 503)

@@ -85,6 +85,42 @@ def _cached_editions(version: tuple):
     return Atlas(version[0]).editions()
 
 
+def _light_at(folder: Path, lat: float, lon: float) -> dict | None:
+    """Illumination and Earth visibility at a point from the rasters the main job wrote."""
+    import rasterio
+
+    from lunatlas.crs import lonlat_to
+
+    values = {}
+    for key, filename in (("illumination_fraction", "illumination_fraction.tif"),
+                          ("suitability", "suitability.tif")):
+        path = folder / filename
+        if not path.is_file():
+            continue
+        with rasterio.open(path) as src:
+            from pyproj import CRS
+
+            x, y = lonlat_to(CRS.from_user_input(src.crs), lon, lat)
+            row, col = src.index(float(x), float(y))
+            if 0 <= row < src.height and 0 <= col < src.width:
+                value = float(src.read(1, window=((row, row + 1), (col, col + 1)))[0, 0])
+                values[key] = value if math.isfinite(value) else None
+    return values or None
+
+
+class SiteAssessment(BaseModel):
+    """An institution's assessment of a candidate site (stored as an atlas ``sites`` record
+    owned by that institution: ``assessment:<institution>:<name>``)."""
+
+    model_config = {"extra": "forbid"}
+    institution: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    score: float = Field(ge=0, le=1)
+    notes: str = Field(default="", max_length=5000)
+
+
 class SubmissionResult(BaseModel):
     id: int
     status: str = "pending"
@@ -200,6 +236,7 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
             nearest = samples.assign(distance_km=d / 1000).nsmallest(3, "distance_km")
             result["nearest_samples"] = [f["properties"] | {"record_id": f["id"]}
                                          for f in _features(nearest)]
+        result["light"] = _light_at(atlas_path.parent, lat, lon)
         sites = store_.layer("sites", n)
         if len(sites):
             pts = sites.geometry.representative_point()
@@ -264,6 +301,20 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
             raise HTTPException(422, errors)
         return SubmissionResult(id=store.submit(who, "analyses", analyses))
 
+    @app.post("/api/contributions/sites", status_code=201)
+    def submit_sites(assessments: Annotated[list[SiteAssessment],
+                                            Field(min_length=1, max_length=200)],
+                     who: Auth) -> SubmissionResult:
+        """Submit site assessments (name, lat, lon, score 0–1, notes) for curation."""
+        if who.role not in ("contributor", "curator"):
+            raise HTTPException(403, "this token may not submit")
+        wrong = [i for i, a in enumerate(assessments, 1) if a.institution != who.institution]
+        if wrong:
+            raise HTTPException(422, [f"row {i}, field institution: must be "
+                                      f"{who.institution!r}" for i in wrong])
+        return SubmissionResult(id=store.submit(who, "sites",
+                                                [a.model_dump() for a in assessments]))
+
     @app.get("/api/contributions")
     def contributions(who: Auth) -> list[dict]:
         """This institution's submissions."""
@@ -278,7 +329,9 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
         if sub["status"] != "pending":
             raise HTTPException(409, f"submission {sid} is already {sub['status']}")
         edition = None
-        if accept:
+        if accept and sub["kind"] == "sites":
+            edition = _accept_sites(sid, sub, who)
+        elif accept:
             from lunatlas.samples.enrich import add_analyses
 
             with write_lock, tempfile.TemporaryDirectory() as tmp:
@@ -293,6 +346,26 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
                         from None
         store.decide(sid, who, "accepted" if accept else "rejected", edition)
         return Decision(id=sid, status="accepted" if accept else "rejected", edition=edition)
+
+    def _accept_sites(sid: int, sub: dict, who: Principal) -> int | None:
+        import geopandas as gpd
+
+        from lunatlas.atlas import edit
+        from lunatlas.crs import MOON_GEOGRAPHIC
+
+        rows = json.loads(sub["payload"])
+        frame = gpd.GeoDataFrame(
+            {"record_id": [f"assessment:{r['institution']}:{r['name']}".replace(" ", "_")
+                           for r in rows],
+             "name": [r["name"] for r in rows], "score": [r["score"] for r in rows],
+             "scores_json": [json.dumps({"notes": r["notes"]}) for r in rows],
+             "source": [f"{r['institution']} assessment (submission {sid})" for r in rows]},
+            geometry=gpd.points_from_xy([r["lon"] for r in rows], [r["lat"] for r in rows]),
+            crs=MOON_GEOGRAPHIC)
+        with write_lock, edit(atlas_path, f"accepted site assessments {sid} by "
+                              f"{who.institution}") as change:
+            change.upsert("sites", frame, f"submission {sid}")
+        return change.edition
 
     @app.post("/api/contributions/{sid}/accept")
     def accept(sid: int, who: Auth) -> Decision:
