@@ -90,6 +90,10 @@ def test_permission_matrix(service):
     assert client.post(f"/api/contributions/{sid}/reject",
                        headers=_auth(tokens["other_curator"])).status_code == 404
     assert client.get("/api/audit", headers=_auth(tokens["contributor"])).status_code == 403
+    rejected = client.post(f"/api/contributions/{sid}/reject", headers=_auth(tokens["curator"]))
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    assert client.post(f"/api/contributions/{sid}/accept",
+                       headers=_auth(tokens["curator"])).status_code == 409
     # Submitting on another institution's behalf is refused.
     foreign = dict(ANALYSIS, institution="GIG", sample_id="Y")
     assert client.post(submit, json=[foreign], headers=_auth(tokens["contributor"])

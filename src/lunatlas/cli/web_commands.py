@@ -17,10 +17,26 @@ from lunatlas.cli.app import DEFAULT_ATLAS, cli, handle_errors
 @handle_errors
 def serve(atlas_path: Path, host: str, port: int) -> None:
     """Serve the atlas over HTTP (OpenAPI docs at /docs); loopback by default."""
+    import shutil
+    import subprocess
+
     import uvicorn
 
     from lunatlas.web import create_app
 
+    static = Path(__file__).resolve().parents[1] / "web" / "static"
+    if not (static / "node_modules" / "leaflet").is_dir():
+        npm = shutil.which("npm")
+        if npm is None:
+            click.echo("warning: the viewer's assets are not installed and npm is missing; the "
+                       "API works, the map page will say how to install them", err=True)
+        else:
+            click.echo(f"installing the viewer's assets (npm ci in {static}) …", err=True)
+            done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefix",
+                                   str(static)], capture_output=True, text=True)
+            if done.returncode != 0:
+                click.echo(f"warning: npm ci failed ({done.stderr.strip()[-300:]}); the API "
+                           "works without the map page", err=True)
     app = create_app(atlas_path)
     click.echo(f"serving {atlas_path} on http://{host}:{port} (API under /api, docs at /docs)")
     uvicorn.run(app, host=host, port=port, log_level="info")
