@@ -82,3 +82,24 @@ def test_viewer_toggle_click_popup_screenshot(server):
         browser.close()
     assert not errors, errors
     assert (out / "viewer.png").stat().st_size > 20_000
+
+
+def test_global_view_loads_global_tiles(server):
+    from playwright.sync_api import sync_playwright
+
+    url, out = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 800})
+        tiles = []
+        page.on("response", lambda r: tiles.append(r.status) if "/api/tiles/hillshade-global/"
+                in r.url else None)
+        page.goto(url + "/?view=global")
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert "Global view" in page.locator("#view").inner_text()
+        assert tiles and all(s == 200 for s in tiles)
+        assert page.locator("path.leaflet-interactive").count() >= 11  # samples + sites
+        page.screenshot(path=str(out / "viewer_global.png"))
+        browser.close()

@@ -140,6 +140,11 @@ def site(ctx: click.Context, **params) -> None:
             ("suitability.tif", result.suitability),
             ("illumination_fraction.tif", result.light.illumination_fraction)):
         write_cog(out_dir / filename, {filename[:-4]: array}, result.grid)
+    from lunatlas.data import load_global_dem
+
+    global_dem = load_global_dem(ctx.obj["data_dir"])
+    write_cog(out_dir / "hillshade_global.tif",
+              {"hillshade": hillshade(global_dem, exaggeration=3.0).to_numpy()}, global_dem)
     figures = {"suitability": plot_suitability(result, out_dir / "site_suitability.png"),
                "constraints": plot_constraints(result, out_dir / "site_constraints.png"),
                "sensitivity": plot_sensitivity(result, out_dir / "site_sensitivity.png")}

@@ -384,8 +384,8 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
 
         if name not in RASTERS:
             raise HTTPException(404, f"unknown raster; rasters: {', '.join(RASTERS)}")
-        if not tile_bounds_ok(z, x, y):
-            raise HTTPException(422, "tile index out of range (0 ≤ z ≤ 12, 0 ≤ x, y < 2^z)")
+        if not tile_bounds_ok(name, z, x, y):
+            raise HTTPException(422, "tile index out of range for this tile matrix set")
         if not (atlas_path.parent / RASTERS[name][0]).is_file():
             raise HTTPException(404, f"raster {name} has not been computed for this atlas "
                                      "(run `lunatlas site`)")
@@ -395,18 +395,14 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
         return Response(png, media_type="image/png")
 
     @app.get("/api/tms")
-    def tms() -> dict:
-        """The south-polar tile matrix set (for the viewer)."""
-        from lunatlas.web.tiles import SOUTH_POLAR_HALF_M
+    def tms(view: Annotated[str, Query(pattern="^(south-polar|global)$")] = "south-polar"
+            ) -> dict:
+        """Tile matrix set of a view (south-polar or global) and its available rasters."""
+        from lunatlas.web.tiles import RASTERS, VIEWS, view_config
 
-        return {"crs": "IAU_2015:30135",
-                "proj4": "+proj=stere +lat_0=-90 +lon_0=0 +k=1 +x_0=0 +y_0=0 +R=1737400 "
-                         "+units=m +no_defs",
-                "origin": [-SOUTH_POLAR_HALF_M, SOUTH_POLAR_HALF_M],
-                "resolutions": [2 * SOUTH_POLAR_HALF_M / 256 / 2**z for z in range(13)],
-                "rasters": [n for n, (f, _c, _r) in __import__(
-                    "lunatlas.web.tiles", fromlist=["RASTERS"]).RASTERS.items()
-                            if (atlas_path.parent / f).is_file()]}
+        return view_config(view) | {
+            "view": view,
+            "rasters": [n for n in VIEWS[view] if (atlas_path.parent / RASTERS[n][0]).is_file()]}
 
     static = Path(__file__).parent / "static"
     vendor = static / "node_modules"

@@ -1,6 +1,7 @@
 """Raster tiles of the atlas's Cloud-Optimized GeoTIFFs in lunar tile matrix sets
 (morecantile custom TMS + rio-tiler). No Earth CRS: the south-polar set is on
-IAU_2015:30135, square ±500 km around the pole (75°S reach)."""
+IAU_2015:30135, square ±500 km around the pole (75°S reach); the global set is on
+IAU_2015:30100 (lon/lat on the Moon sphere, two 256-px tiles at zoom 0)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from rio_tiler.colormap import cmap
 from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.io import Reader
 
-from lunatlas.crs import MOON_SOUTH_POLAR
+from lunatlas.crs import MOON_GEOGRAPHIC, MOON_SOUTH_POLAR
 
 SOUTH_POLAR_HALF_M = 500_000.0
 RASTERS = {
     "hillshade": ("hillshade.tif", None, (0.0, 1.0)),
     "suitability": ("suitability.tif", "viridis", (0.0, 1.0)),
     "illumination": ("illumination_fraction.tif", "magma", (0.0, 1.0)),
+    "hillshade-global": ("hillshade_global.tif", None, (0.0, 1.0)),
 }
+VIEWS = {"south-polar": ("hillshade", "suitability", "illumination"),
+         "global": ("hillshade-global",)}
 
 
 @lru_cache(maxsize=1)
@@ -30,11 +34,23 @@ def south_polar_tms() -> morecantile.TileMatrixSet:
                                             maxzoom=12, id="MoonSouthPolar")
 
 
+@lru_cache(maxsize=1)
+def global_tms() -> morecantile.TileMatrixSet:
+    """Tile matrix set on IAU_2015:30100 (degrees); zoom 0 is 2 × 1 tiles of 180°."""
+    return morecantile.TileMatrixSet.custom([-180.0, -90.0, 180.0, 90.0], MOON_GEOGRAPHIC,
+                                            matrix_scale=[2, 1], minzoom=0, maxzoom=8,
+                                            id="MoonGlobal")
+
+
+def tms_for(name: str) -> morecantile.TileMatrixSet:
+    return global_tms() if name in VIEWS["global"] else south_polar_tms()
+
+
 def render_tile(folder: Path, name: str, z: int, x: int, y: int) -> bytes | None:
     """PNG bytes of one tile, or None when the tile lies outside the raster."""
     filename, colormap, (lo, hi) = RASTERS[name]
     path = folder / filename
-    with Reader(str(path), tms=south_polar_tms()) as src:
+    with Reader(str(path), tms=tms_for(name)) as src:
         try:
             image = src.tile(x, y, z, tilesize=256)
         except TileOutsideBounds:
@@ -45,9 +61,27 @@ def render_tile(folder: Path, name: str, z: int, x: int, y: int) -> bytes | None
     return image.render(img_format="PNG", colormap=cmap.get(colormap))
 
 
-def tile_bounds_ok(z: int, x: int, y: int) -> bool:
-    n = 2**z
-    return 0 <= z <= 12 and 0 <= x < n and 0 <= y < n
+def tile_bounds_ok(name: str, z: int, x: int, y: int) -> bool:
+    if name in VIEWS["global"]:
+        return 0 <= z <= 8 and 0 <= x < 2 ** (z + 1) and 0 <= y < 2**z
+    return 0 <= z <= 12 and 0 <= x < 2**z and 0 <= y < 2**z
 
 
-__all__ = ["RASTERS", "render_tile", "south_polar_tms", "tile_bounds_ok"]
+def view_config(view: str) -> dict:
+    """What the viewer needs to build a Proj4Leaflet CRS for a view."""
+    if view == "global":
+        return {"crs": "IAU_2015:30100", "proj4": "+proj=longlat +R=1737400 +no_defs",
+                "origin": [-180.0, 90.0], "bounds": [[-180.0, -90.0], [180.0, 90.0]],
+                "resolutions": [180.0 / 256 / 2**z for z in range(9)],
+                "center": [0.0, 0.0], "zoom": 1}
+    h = SOUTH_POLAR_HALF_M
+    return {"crs": "IAU_2015:30135",
+            "proj4": "+proj=stere +lat_0=-90 +lon_0=0 +k=1 +x_0=0 +y_0=0 +R=1737400 "
+                     "+units=m +no_defs",
+            "origin": [-h, h], "bounds": [[-h, -h], [h, h]],
+            "resolutions": [2 * h / 256 / 2**z for z in range(13)],
+            "center": [-89.0, 0.0], "zoom": 2}
+
+
+__all__ = ["RASTERS", "VIEWS", "global_tms", "render_tile", "south_polar_tms",
+           "tile_bounds_ok", "view_config"]

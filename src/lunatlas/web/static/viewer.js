@@ -1,6 +1,8 @@
 // Lunatlas viewer: south-polar map (IAU_2015:30135) with tiles, layers, query and diffs.
 "use strict";
 
+const VIEW = new URLSearchParams(window.location.search).get("view") === "global"
+  ? "global" : "south-polar";
 const state = { edition: null, overlays: {} };
 const fmt = (v, d = 3) => (v === null || v === undefined ? "—" : Number(v).toFixed(d));
 // Contributed text (sample ids, names, reasons) is escaped before it reaches innerHTML.
@@ -14,19 +16,24 @@ async function getJSON(url) {
 }
 
 async function main() {
-  const tms = await getJSON("/api/tms");
+  const tms = await getJSON(`/api/tms?view=${VIEW}`);
   const crs = new L.Proj.CRS(tms.crs, tms.proj4, {
-    origin: tms.origin, resolutions: tms.resolutions,
-    bounds: L.bounds([tms.origin[0], -tms.origin[1]], [-tms.origin[0], tms.origin[1]]),
+    origin: tms.origin, resolutions: tms.resolutions, bounds: L.bounds(tms.bounds),
   });
   crs.R = 1737400; // the Moon, so the scale bar is right
   crs.distance = L.CRS.Earth.distance;
-  const map = L.map("map", { crs, center: [-89.0, 0], zoom: 2, maxZoom: 9, minZoom: 0 });
+  const map = L.map("map", { crs, center: tms.center, zoom: tms.zoom,
+    maxZoom: tms.resolutions.length - 1, minZoom: 0 });
+  document.getElementById("view").innerHTML = VIEW === "global"
+    ? 'Global view · <a href="/?view=south-polar">south polar view</a>'
+    : 'South polar view · <a href="/?view=global">global view</a>';
   const tile = (name) => L.tileLayer(`/api/tiles/${name}/{z}/{x}/{y}.png`,
     { tileSize: 256, noWrap: true, attribution: "LOLA via Lunatlas" });
   const bases = {};
   const overlays = {};
-  if (tms.rasters.includes("hillshade")) bases["hillshade"] = tile("hillshade").addTo(map);
+  for (const name of ["hillshade", "hillshade-global"]) {
+    if (tms.rasters.includes(name)) bases[name] = tile(name).addTo(map);
+  }
   for (const name of ["suitability", "illumination"]) {
     if (tms.rasters.includes(name)) overlays[name] = tile(name).setOpacity(0.6);
   }
@@ -82,8 +89,9 @@ async function main() {
 
 async function loadLayers() {
   for (const name of ["craters", "samples", "sites", "units", "traverses"]) {
-    const data = await getJSON(`/api/layers/${name}?edition=${state.edition}` +
-      "&bbox=-180,-90,180,-70&limit=5000");
+    const box = VIEW === "global" ? "" : "&bbox=-180,-90,180,-70";
+    const data = await getJSON(`/api/layers/${name}?edition=${state.edition}${box}` +
+      "&limit=5000");
     state.overlays[name].clearLayers().addData(data);
   }
   const sites = await getJSON(`/api/sites?edition=${state.edition}`);
