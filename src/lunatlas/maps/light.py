@@ -9,7 +9,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from lunatlas.illumination.pipeline import PointLight
-from lunatlas.maps.render import south_polar_extent_km
+from lunatlas.maps.render import grid_extent_km
 
 
 def plot_point_series(point: PointLight, out_path: str | Path) -> Path:
@@ -44,7 +44,7 @@ def plot_point_series(point: PointLight, out_path: str | Path) -> Path:
 def plot_light_maps(grid: xr.DataArray, maps: dict[str, np.ndarray], out_path: str | Path,
                     title: str) -> Path:
     """A panel per summary map (illumination, darkness, Earth visibility, PSR)."""
-    left, right, bottom, top = south_polar_extent_km(grid)
+    left, right, bottom, top = grid_extent_km(grid)
     fig = Figure(figsize=(6 * len(maps), 5.6), dpi=100)
     axes = np.atleast_1d(fig.subplots(1, len(maps)))
     for ax, (name, (array, cmap, label)) in zip(axes, maps.items(), strict=True):

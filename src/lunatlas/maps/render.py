@@ -136,7 +136,7 @@ def _colorbar(fig, ax, dem: xr.DataArray) -> None:
     bar.set_label("height above 1 737.4 km sphere (m)")
 
 
-def south_polar_extent_km(grid: xr.DataArray) -> tuple[float, float, float, float]:
+def grid_extent_km(grid: xr.DataArray) -> tuple[float, float, float, float]:
     """(left, right, bottom, top) of a projected grid in km, for ``imshow`` extents."""
     left, bottom, right, top = grid.rio.bounds()
     return left / 1e3, right / 1e3, bottom / 1e3, top / 1e3

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from lunatlas.maps.render import south_polar_extent_km
+from lunatlas.maps.render import grid_extent_km
 from lunatlas.terrain import hillshade
 
 CONSTRAINT_ORDER = ("nodata", "outside_area", "slope", "steep_terrain", "illumination",
@@ -18,7 +18,7 @@ CONSTRAINT_COLOURS = ("#ffffff", "#7f7f7f", "#d9d9d9", "#8c564b", "#ff7f0e", "#9
 
 
 def _base(result, title: str):
-    extent = south_polar_extent_km(result.grid)
+    extent = grid_extent_km(result.grid)
     fig = Figure(figsize=(9, 8), dpi=110)
     ax = fig.subplots()
     shade = hillshade(result.grid, exaggeration=3.0).to_numpy()
