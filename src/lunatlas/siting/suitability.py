@@ -44,12 +44,13 @@ class SiteInputs:
 def scores(inputs: SiteInputs, criteria: Criteria) -> dict[str, np.ndarray]:
     """Per-criterion normalised scores in [0, 1]."""
     c = criteria.constraints
+    with np.errstate(invalid="ignore"):  # inf/inf where no PSR is in the grid: set to 0 below
+        ice_ratio = np.clip(inputs.psr_distance_km / c.max_psr_distance_km, 0, 1)
     power = (0.7 * inputs.illumination_fraction
              + 0.3 * (1 - np.clip(inputs.longest_darkness_days / SYNODIC_MONTH_DAYS, 0, 1)))
     return {
         "power": np.clip(power, 0, 1),
-        "ice": np.where(np.isinf(inputs.psr_distance_km), 0.0,
-                        1 - np.clip(inputs.psr_distance_km / c.max_psr_distance_km, 0, 1)),
+        "ice": np.where(np.isinf(inputs.psr_distance_km), 0.0, 1 - ice_ratio),
         "communications": np.clip(inputs.earth_visibility_fraction, 0, 1),
         "terrain": 1 - np.clip((inputs.slope_deg + inputs.roughness_deg)
                                / (2 * c.max_slope_deg), 0, 1),

@@ -60,7 +60,7 @@ def _wrap_global(dem: xr.DataArray, pad: int = 2) -> xr.DataArray:
         y=-180.0 - bottom["y"][::-1].to_numpy())
     wrapped = xr.concat([top, wrapped, bottom], dim="y")
     wrapped.attrs = dem.attrs
-    new_transform = transform * Affine.translation(-pad, -pad)
+    new_transform = transform @ Affine.translation(-pad, -pad)
     return wrapped.rio.write_crs(crs).rio.write_transform(new_transform)
 
 
