@@ -121,12 +121,12 @@ def light_map_command(ctx: click.Context, start: str, end: str, step_hours: floa
     from lunatlas.ephemeris import sun_earth_vectors_me, time_grid
     from lunatlas.illumination import light_map, light_map_distributed
     from lunatlas.maps.light import plot_light_maps
-    from lunatlas.terrain import polar_grid
+    from lunatlas.terrain import nominal_pixel_m, polar_grid
 
     times = time_grid(start, end, step_hours)
     dem = _dem_or_default(ctx, dem_path)
     if CRS.from_user_input(dem.rio.crs).is_geographic:
-        source_px = abs(dem.rio.transform().a) * 30_323.6
+        source_px = nominal_pixel_m(dem)
         dem = polar_grid(dem, pole, -lat_limit if pole == "south" else lat_limit,
                          pixel_m or max(source_px / 2, 20.0))
     max_distance = (max_distance_km or 100.0) * 1000.0

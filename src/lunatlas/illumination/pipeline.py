@@ -30,6 +30,7 @@ from lunatlas.illumination.light import (
     longest_run_days,
 )
 from lunatlas.terrain.grids import cell_lonlat, local_grid
+from lunatlas.terrain.relief import nominal_pixel_m
 
 Progress = Callable[[str], None]
 
@@ -163,9 +164,7 @@ def light_point(dem: xr.DataArray, lat_deg: float, lon_deg: float, start: str, e
         raise InputError(f"--lat {lat_deg}: outside [-90, 90]")
     times = time_grid(start, end, step_hours)
     if pixel_m is None:
-        transform = dem.rio.transform()
-        crs = CRS.from_user_input(dem.rio.crs)
-        pixel_m = abs(transform.a) * (math.radians(1) * MOON_RADIUS_M if crs.is_geographic else 1)
+        pixel_m = nominal_pixel_m(dem)
     _check_inside(dem, lat_deg, lon_deg)
     grid = local_grid(dem, lat_deg, lon_deg, max_distance_m + pixel_m, pixel_m)
     centre = grid.shape[0] // 2

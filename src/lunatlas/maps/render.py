@@ -28,7 +28,7 @@ from lunatlas.crs import (
     polar_stereographic_scale_factor,
     same_crs,
 )
-from lunatlas.terrain import hillshade
+from lunatlas.terrain import hillshade, nominal_pixel_m
 
 HEIGHT_CMAP = "gist_earth"
 KM_PER_DEG_EQUATOR = np.radians(1.0) * MOON_RADIUS_M / 1000.0
@@ -150,10 +150,7 @@ def south_polar_grid(dem: xr.DataArray, lat_limit_deg: float = -75.0,
     """
     half_width = 2.0 * MOON_RADIUS_M * np.tan(np.radians(90.0 + lat_limit_deg) / 2.0)
     if pixel_m is None:
-        transform = dem.rio.transform()
-        src = abs(transform.a) * (np.radians(1.0) * MOON_RADIUS_M
-                                  if dem.rio.crs.is_geographic else 1.0)
-        pixel_m = max(src, 240.0)
+        pixel_m = max(nominal_pixel_m(dem), 240.0)
     n = int(np.ceil(2 * half_width / pixel_m))
     from affine import Affine
 

@@ -237,7 +237,6 @@ def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
     grid = region_grid(terrain.dem, region, pixel_m)
     if not np.isfinite(grid.to_numpy()).any():
         raise InputError(f"region {region!r}: the DEM has no valid cells there")
-    lon, lat = _lonlat(grid)
     say("ephemeris")
     sun, earth = sun_earth_vectors_me(times)
     say("horizons")
@@ -246,6 +245,8 @@ def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
                               max_distance_km * 1000, radius)
     say("illumination and Earth visibility")
     geometry = geometry_of(grid)
+    lon = geometry.lon_deg.reshape(grid.shape)
+    lat = geometry.lat_deg.reshape(grid.shape)
     light = light_maps(horizons, geometry, sun, earth, step_hours)
     say("criteria")
     inputs = compute_inputs(grid, light, features, criteria, lon, lat)
@@ -309,12 +310,6 @@ def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
     return SitingResult(grid, terrain, criteria, times, step_hours, light, inputs, score,
                         failures, suit, labels, threshold, table, sens, traverses,
                         str(times[0]), lon, lat)
-
-
-def _lonlat(grid: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
-    from lunatlas.terrain import cell_lonlat
-
-    return cell_lonlat(grid)
 
 
 def _nearest(cells, origin, count):

@@ -49,19 +49,24 @@ def hillshade(dem: xr.DataArray, azimuth_deg: float = 315.0, altitude_deg: float
     return out
 
 
+def nominal_pixel_m(dem: xr.DataArray) -> float:
+    """Ground size of one pixel in metres: the projected pixel, or for a geographic grid the
+    pixel's length along the equator of the reference sphere."""
+    transform = dem.rio.transform()
+    crs = dem.rio.crs
+    if crs is not None and crs.is_geographic:
+        radius = float(dem.attrs.get("reference_radius_m", MOON_RADIUS_M))
+        return float(radius * np.radians(abs(transform.a)))
+    return float(abs(transform.a))
+
+
 def dem_summary(dem: xr.DataArray) -> dict[str, float | int]:
     """Size, pixel spacing and height statistics (metres) of a DEM."""
     values = dem.to_numpy()
     finite = values[np.isfinite(values)]
-    transform = dem.rio.transform()
-    crs = dem.rio.crs
     radius = float(dem.attrs.get("reference_radius_m", MOON_RADIUS_M))
-    if crs is not None and crs.is_geographic:
-        pixel_deg = float(abs(transform.a))
-        pixel_km = radius * np.radians(pixel_deg) / 1000.0
-    else:
-        pixel_km = abs(transform.a) / 1000.0
-        pixel_deg = float(np.degrees(pixel_km * 1000.0 / radius))
+    pixel_km = nominal_pixel_m(dem) / 1000.0
+    pixel_deg = float(np.degrees(pixel_km * 1000.0 / radius))
     return {
         "width": int(dem.sizes["x"]), "height": int(dem.sizes["y"]),
         "pixel_deg": pixel_deg, "pixel_km_equator": float(pixel_km),
