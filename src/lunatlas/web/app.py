@@ -86,20 +86,21 @@ def _cached_editions(version: tuple):
 
 
 def _light_at(folder: Path, lat: float, lon: float) -> dict | None:
-    """Illumination and Earth visibility at a point from the rasters the main job wrote."""
+    """Illumination fraction and suitability at a point, from the rasters the main job wrote
+    (the same files the tiles come from)."""
     import rasterio
+    from pyproj import CRS
 
     from lunatlas.crs import lonlat_to
+    from lunatlas.web.tiles import RASTERS
 
     values = {}
-    for key, filename in (("illumination_fraction", "illumination_fraction.tif"),
-                          ("suitability", "suitability.tif")):
-        path = folder / filename
+    for key, raster in (("illumination_fraction", "illumination"),
+                        ("suitability", "suitability")):
+        path = folder / RASTERS[raster][0]
         if not path.is_file():
             continue
         with rasterio.open(path) as src:
-            from pyproj import CRS
-
             x, y = lonlat_to(CRS.from_user_input(src.crs), lon, lat)
             row, col = src.index(float(x), float(y))
             if 0 <= row < src.height and 0 <= col < src.width:
