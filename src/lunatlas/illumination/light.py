@@ -207,23 +207,23 @@ class LightSeries:
     earth_visible: np.ndarray
 
 
+@njit(cache=True, inline="always")
+def _sight(body, t, horizons, row, col, slat, clat, slon, clon, p, conv):
+    """Elevation, azimuth (0–360°) and horizon under it for body vector ``body[t]``."""
+    el, az, _ = _topocentric(body[t, 0], body[t, 1], body[t, 2], p[0], p[1], p[2],
+                             slat, clat, slon, clon)
+    return el, az % 360.0, _horizon_at(horizons, row, col, az + conv)
+
+
 @njit(cache=True)
 def _point_kernel(horizons, row, col, slat, clat, slon, clon, p, conv, sun, sun_radius, earth,
                   out):
     for t in range(sun.shape[0]):
-        el, az, _ = _topocentric(sun[t, 0], sun[t, 1], sun[t, 2], p[0], p[1], p[2],
-                                    slat, clat, slon, clon)
-        hor = _horizon_at(horizons, row, col, az + conv)
-        out[0, t] = el
-        out[1, t] = az % 360.0
-        out[2, t] = hor
+        el, az, hor = _sight(sun, t, horizons, row, col, slat, clat, slon, clon, p, conv)
+        out[0, t], out[1, t], out[2, t] = el, az, hor
         out[3, t] = _disc_fraction(el, hor, sun_radius[t])
-        el, az, _ = _topocentric(earth[t, 0], earth[t, 1], earth[t, 2], p[0], p[1], p[2],
-                                    slat, clat, slon, clon)
-        hor = _horizon_at(horizons, row, col, az + conv)
-        out[4, t] = el
-        out[5, t] = az % 360.0
-        out[6, t] = hor
+        el, az, hor = _sight(earth, t, horizons, row, col, slat, clat, slon, clon, p, conv)
+        out[4, t], out[5, t], out[6, t] = el, az, hor
         out[7, t] = 1.0 if el > hor else 0.0
 
 
