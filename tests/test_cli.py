@@ -2,6 +2,7 @@ import json
 import shutil
 
 import click
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -41,7 +42,7 @@ def test_build_map_diff_end_to_end(runner, tmp_path):
     for name in ("map_global.png", "map_south_polar.png"):
         with Image.open(tmp_path / name) as image:
             assert image.width > 800 and image.height > 700
-            assert len(set(image.convert("L").getdata())) > 50  # relief, not a blank canvas
+            assert len(np.unique(np.asarray(image.convert("L")))) > 50  # relief, not a blank canvas
     craters = tmp_path / "mine.csv"
     craters.write_text("lon,lat,diameter_km,name\n10.5,-88.2,42.0,Test crater\n")
     result = runner.invoke(cli, ["atlas", "build", "--atlas", str(atlas), "--craters",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -89,6 +90,36 @@ def chronology_list(as_json: bool) -> None:
     stdout.print(table)
 
 
+@chronology.command("points")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="The table as CSV (fill in N(1) and pass it to `calibrate --points`).")
+def chronology_points(as_json: bool, as_csv: bool) -> None:
+    """The bundled calibration table: each site's age and, where confirmed, its N(1)."""
+    from lunatlas.samples.registry import calibration_table
+
+    frame = calibration_table()
+    if as_csv:
+        click.echo(frame.to_csv(index=False), nl=False)
+        return
+    if as_json:
+        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        click.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    table = Table(title="Calibration sites: crater density N(1) (km⁻², D ≥ 1 km) and age (Ga)")
+    for column in ("site", "age (Ga)", "N(1) (km⁻²)", "status"):
+        table.add_column(column, overflow="fold")
+    for r in frame.itertuples():
+        age = f"{r.age_ga:g}" + ("" if math.isnan(r.age_sigma_ga) else f" ± {r.age_sigma_ga:g}")
+        n1 = ("" if math.isnan(r.n1_per_km2)
+              else f"({r.n1_per_km2 * 1e3:.3f} ± {r.n1_sigma_per_km2 * 1e3:.3f})e-3")
+        table.add_row(r.site, age, n1 or r.n1_source, r.status)
+    stdout.print(table)
+    click.echo("Rows marked 'age only' lack a published N(1) that could be confirmed offline; "
+               "they are listed, not fitted. Supply densities with `lunatlas chronology "
+               "calibrate --points CSV`. References: --json.")
+
+
 @chronology.command("calibrate")
 @click.option("--points", "points_file", type=click.Path(path_type=Path), default=None,
               help="CSV of calibration points: site, n1_per_km2, n1_sigma_per_km2, age_ga, "
@@ -118,18 +149,36 @@ def chronology_calibrate(points_file: Path | None, atlas_path: Path, base: str, 
         from lunatlas.atlas import Atlas
 
         frame = Atlas(atlas_path).layer("calibration")
+    frame = frame.reset_index(drop=True)
     needed = ["site", "n1_per_km2", "n1_sigma_per_km2", "age_ga", "age_sigma_ga"]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise InputError(f"{points_file or atlas_path}: missing column(s) {missing}")
-    points = [CalibrationPoint(str(r.site), float(r.n1_per_km2), float(r.n1_sigma_per_km2),
-                               float(r.age_ga), float(r.age_sigma_ga),
-                               str(getattr(r, "reference", "") or ""))
-              for r in frame.itertuples()]
+    numeric = needed[1:]
+    values = frame[numeric].apply(pd.to_numeric, errors="coerce")
+    not_numbers = frame[numeric].notna() & values.isna()
+    if not_numbers.to_numpy().any():
+        row, column = next((i, c) for i in frame.index for c in numeric
+                           if not_numbers.at[i, c])
+        raise InputError(f"{points_file or atlas_path}: line {row + 2}, field {column!r}: "
+                         f"expected a number, got {frame.at[row, column]!r}")
+    usable = values.notna().all(axis=1)
+    skipped = frame.loc[~usable, "site"].astype(str).tolist()
+    if skipped:
+        click.echo(f"skipped {len(skipped)} site(s) without N(1) ± σ and age ± σ: "
+                   f"{', '.join(skipped)}")
+    reference_column = next((c for c in ("reference", "n1_reference") if c in frame.columns),
+                            None)
+    references = (frame[reference_column].where(frame[reference_column].notna(), "")
+                  if reference_column else pd.Series("", index=frame.index))
+    points = [CalibrationPoint(str(frame.at[i, "site"]), *map(float, values.loc[i]),
+                               str(references[i]))
+              for i in frame.index[usable]]
     result = fit_chronology(points, name, get_system(base).cf)
     cf, sig = result.cf, result.sigmas
-    click.echo(f"{name} ({result.mode} fit, {len(points)} points): N(1) = {cf.a:.4e}·(exp("
-               f"{cf.b:.4g}·T) − 1) + {cf.c:.4e}·T")
+    plural = "" if len(points) == 1 else "s"
+    click.echo(f"{name} ({result.mode} fit, {len(points)} point{plural}): N(1) = "
+               f"{cf.a:.4e}·(exp({cf.b:.4g}·T) − 1) + {cf.c:.4e}·T")
     if result.mode == "full":
         click.echo(f"  σ: a {sig[0]:.2e}, b {sig[1]:.3g}, c {sig[2]:.2e}")
     else:

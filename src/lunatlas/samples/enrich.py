@@ -3,7 +3,8 @@
 Workflow (readers → engines → atlas store): the atlas's ``counts`` give each calibration
 site's crater density N(1) (Poisson fit with the production function, independent of the
 chronology function); the atlas's ``samples`` give the site's age (inverse-variance mean of
-every dated analysis of that mission's unit); :func:`lunatlas.chronology.calibration.
+every dated analysis of that mission's unit); the bundled calibration table adds the sites
+whose N(1) is published (Chang'e 5), dated the same way; :func:`lunatlas.chronology.calibration.
 fit_chronology` fits the chronology; every unit with a count is re-dated with it. Adding
 analyses writes all of that as one new edition.
 """
@@ -24,29 +25,62 @@ from lunatlas.chronology.fitting import fit_age
 from lunatlas.chronology.functions import ChronologySystem, get_system
 from lunatlas.chronology.units import count_from_record, date_units
 from lunatlas.samples.analyses import analysis_records, read_analyses
+from lunatlas.samples.registry import calibration_table
 
 BASE_SYSTEM = "yue2022"
 ATLAS_CHRONOLOGY = "atlas"
 
 
+def _mission_age(samples: pd.DataFrame, mission: str) -> tuple[float, float, str] | None:
+    """Inverse-variance mean age (Ga ± 1σ) of a mission's dated samples in the atlas."""
+    dated = samples[(samples["mission"] == mission) & samples["age_ga"].notna()
+                    & (samples["age_sigma_ga"] > 0)] if mission else samples.iloc[:0]
+    if dated.empty:
+        return None
+    weights = 1.0 / dated["age_sigma_ga"].to_numpy(float) ** 2
+    age = float(np.sum(weights * dated["age_ga"].to_numpy(float)) / np.sum(weights))
+    refs = "; ".join(sorted(set(dated["reference"].astype(str))))
+    return age, float(1.0 / np.sqrt(np.sum(weights))), refs
+
+
 def calibration_points(samples: pd.DataFrame, counts: pd.DataFrame,
-                       system: ChronologySystem) -> list[CalibrationPoint]:
-    """One point per count whose mission has dated samples in the atlas."""
+                       system: ChronologySystem,
+                       literature: pd.DataFrame | None = None) -> list[CalibrationPoint]:
+    """The atlas's calibration points.
+
+    One point per count whose mission has dated samples in the atlas (N(1) fitted to the
+    count with the production function), then one per ``literature`` row (the bundled
+    calibration table by default) that gives a published N(1) ± σ for a site without such a
+    count. A point's age is the inverse-variance mean of its mission's samples in the atlas,
+    so new analyses move it; a literature site with no dated samples keeps the table's age.
+    """
     points = []
     for _, rec in counts.iterrows():
-        mission = rec.get("mission") or ""
-        dated = samples[(samples["mission"] == mission) & samples["age_ga"].notna()
-                        & (samples["age_sigma_ga"] > 0)] if mission else samples.iloc[:0]
-        if dated.empty:
+        dated = _mission_age(samples, rec.get("mission") or "")
+        if dated is None:
             continue
-        weights = 1.0 / dated["age_sigma_ga"].to_numpy(float) ** 2
-        age = float(np.sum(weights * dated["age_ga"].to_numpy(float)) / np.sum(weights))
-        age_sigma = float(1.0 / np.sqrt(np.sum(weights)))
+        age, age_sigma, refs = dated
         fit = fit_age(count_from_record(rec), system, (rec["d_min_km"], rec["d_max_km"]),
                       rec["method"])
         sigma = (fit.n1_high_per_km2 - fit.n1_low_per_km2) / 2
-        refs = "; ".join(sorted(set(dated["reference"].astype(str))))
-        points.append(CalibrationPoint(mission, fit.n1_per_km2, sigma, age, age_sigma, refs))
+        points.append(CalibrationPoint(rec["mission"], fit.n1_per_km2, sigma, age, age_sigma,
+                                       refs))
+    table = calibration_table() if literature is None else literature
+    table = table.dropna(subset=["n1_per_km2", "n1_sigma_per_km2"])
+    counted = {p.name for p in points}
+    for row in table.itertuples():
+        if row.mission in counted or row.site in counted:
+            continue
+        dated = _mission_age(samples, row.mission)
+        if dated is None:
+            if pd.isna(row.age_ga) or pd.isna(row.age_sigma_ga):
+                continue
+            dated = (float(row.age_ga), float(row.age_sigma_ga),
+                     f"{row.age_reference} doi:{row.age_doi}")
+        age, age_sigma, refs = dated
+        points.append(CalibrationPoint(row.site, float(row.n1_per_km2),
+                                       float(row.n1_sigma_per_km2), age, age_sigma,
+                                       f"N(1): {row.n1_reference}; age: {refs}"))
     return points
 
 
@@ -56,7 +90,9 @@ def chronology_records(calibration: Calibration) -> tuple[pd.DataFrame, pd.DataF
         "record_id": f"site:{p.name}".replace(" ", "_"), "site": p.name,
         "n1_per_km2": float(f"{p.n1:.5e}"), "n1_sigma_per_km2": float(f"{p.n1_sigma:.4e}"),
         "age_ga": round(p.age_ga, 5), "age_sigma_ga": round(p.age_sigma_ga, 5),
-        "reference": p.reference, "source": "count + sample ages in the atlas",
+        "reference": p.reference,
+        "source": ("literature N(1) + sample ages in the atlas" if p.reference.startswith("N(1):")
+                   else "count + sample ages in the atlas"),
     } for p in calibration.points])
     cf = calibration.cf
     chronology = pd.DataFrame([{

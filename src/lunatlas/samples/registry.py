@@ -1,9 +1,15 @@
 """The bundled registry of sample-return missions and the radiometric ages the literature
 assigns to the mapped unit at each site (``data/missions.csv``, ``data/unit_ages.csv``).
 
-Each age row carries its reference and DOI. Compiled Apollo/Luna unit ages (Stöffler & Ryder
-2001) are flagged for checking against the source table before they are used for calibration.
-For the Apollo rows ``sample_id`` names a representative sample of the dated unit.
+Each age row carries its reference and DOI. The Apollo/Luna unit ages are the best estimates
+of Stöffler & Ryder (2001), checked against the figures stated in that paper's abstract. For
+the Apollo rows ``sample_id`` names a representative sample of the dated unit.
+
+``data/calibration_points.csv`` is the calibration table: every classic and new calibration
+site with its age (Ga ± 1σ, reference, DOI) and, where it could be confirmed, its crater
+density N(1) (km⁻², craters ≥ 1 km) with the N(1) reference. ``n1_source`` says where a
+density comes from instead (``count:<record>``: fitted to a count in the atlas). Rows with
+neither are kept so that the table shows what is missing; they are not used in fits.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from importlib.resources import files
 import geopandas as gpd
 import pandas as pd
 
+from lunatlas.chronology.calibration import CalibrationPoint
 from lunatlas.crs import MOON_GEOGRAPHIC
 
 
@@ -51,3 +58,23 @@ def sample_records() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(ages["landing_lon"],
                                                                ages["landing_lat"]),
                             crs=MOON_GEOGRAPHIC)
+
+
+@cache
+def calibration_table() -> pd.DataFrame:
+    """The bundled calibration table, one row per site (see the module docstring)."""
+    path = files("lunatlas.samples").joinpath("data/calibration_points.csv")
+    with path.open(encoding="utf-8") as fh:
+        table = pd.read_csv(fh, dtype={"n1_source": str, "n1_doi": str, "n1_reference": str})
+    return table.fillna({"n1_source": "", "n1_doi": "", "n1_reference": ""})
+
+
+def literature_calibration_points() -> list[CalibrationPoint]:
+    """Sites whose N(1) ± σ and age ± σ are all given in the table (published densities)."""
+    table = calibration_table()
+    complete = table.dropna(subset=["n1_per_km2", "n1_sigma_per_km2", "age_ga",
+                                    "age_sigma_ga"])
+    return [CalibrationPoint(r.site, float(r.n1_per_km2), float(r.n1_sigma_per_km2),
+                             float(r.age_ga), float(r.age_sigma_ga),
+                             f"N(1): {r.n1_reference}; age: {r.age_reference} doi:{r.age_doi}")
+            for r in complete.itertuples()]
