@@ -28,8 +28,10 @@ def test_registry_covers_every_sample_return_mission():
     assert ages["doi"].str.startswith("10.").all() and ages["reference"].str.len().gt(10).all()
     ce5 = ages[ages["mission"] == "Chang'e 5"].iloc[0]
     assert ce5["age_ga"] == pytest.approx(2.03, abs=0.01)
-    ce6 = ages[ages["mission"] == "Chang'e 6"]["age_ga"]
-    assert ce6.between(2.79, 2.85).all()
+    ce6 = ages[ages["mission"] == "Chang'e 6"].set_index("unit")["age_ga"]
+    assert ce6["Apollo basin mare (South Pole–Aitken)"].between(2.79, 2.85).all()
+    # The older, non-mare material from the South Pole–Aitken basin (≈ 4.2 Ga).
+    assert ce6["South Pole–Aitken basin impact melt sheet"] == pytest.approx(4.25, abs=0.05)
 
 
 def test_landing_sites_agree_with_the_gazetteer(shared_data):
@@ -222,7 +224,8 @@ def test_points_cli_round_trips_into_calibrate(tmp_path):
     result = runner.invoke(cli, ["chronology", "calibrate", "--points", str(table),
                                  "--base", "neukum1983"])
     assert result.exit_code == 0, result.output
-    assert "skipped 17 site(s)" in result.output and "Apollo 12" in result.output
+    incomplete = len(calibration_table()) - len(literature_calibration_points())
+    assert f"skipped {incomplete} site(s)" in result.output and "Apollo 12" in result.output
     assert "scale fit, 1 point" in result.output
     frame = pd.read_csv(table, dtype=str)
     frame.loc[frame["site"] == "Apollo 12", "n1_sigma_per_km2"] = "abc"
@@ -254,3 +257,22 @@ def test_a_chang_e_5_analysis_moves_the_literature_point_and_redates(built_atlas
     assert (new < old).all()
     result = CliRunner().invoke(cli, ["atlas", "diff", "1", "2", "--atlas", str(atlas)])
     assert "~ site:Chang'e_5: age_ga: 2.03 → 1.965" in result.output, result.output
+
+
+def test_an_age_of_another_unit_does_not_move_the_calibration_site(built_atlas, tmp_path):
+    """A Chang'e 6 age of the SPA melt sheet dates that unit, not the mare of the CE-6
+    count: the calibration and the unit ages stay; the sample is added all the same."""
+    atlas = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    analyses = tmp_path / "spa.csv"
+    analyses.write_text("institution,sample_id,mission,method,age_ga,age_sigma_ga,unit\n"
+                        "Test Lab,SPA-1,Chang'e 6,Pb-Pb,4.247,0.005,"
+                        "South Pole–Aitken basin impact melt sheet\n")
+    result = CliRunner().invoke(cli, ["samples", "add", str(analyses), "--atlas", str(atlas)])
+    assert result.exit_code == 0, result.output
+    store = Atlas(atlas)
+    assert "analysis:Test_Lab:SPA-1" in store.layer("samples").index
+    pd.testing.assert_frame_equal(store.layer("calibration", 1).drop(columns="edition_added"),
+                                  store.layer("calibration").drop(columns="edition_added"))
+    assert (store.layer("units", 1)["model_age_ga"]
+            == store.layer("units")["model_age_ga"]).all()

@@ -49,11 +49,12 @@ LAYERS: dict[str, LayerSchema] = {
         ),
         LayerSchema(
             "samples", "Point",
-            {"mission": "str", "sample_id": "str", "rock_type": "str", "mass_g": "float64",
-             "age_ga": "float64", "age_sigma_ga": "float64", "age_method": "str",
-             "reference": "str", "source": "str"},
-            "Returned samples: landing point, mission, sample id, rock type, mass (g), "
-            "radiometric age (Ga ± 1σ)",
+            {"mission": "str", "sample_id": "str", "unit": "str", "rock_type": "str",
+             "mass_g": "float64", "age_ga": "float64", "age_sigma_ga": "float64",
+             "age_method": "str", "reference": "str", "source": "str"},
+            "Returned samples: landing point, mission, sample id, the mapped unit its age "
+            "dates (empty: the site's main unit), rock type, mass (g), radiometric age "
+            "(Ga ± 1σ)",
         ),
         LayerSchema(
             "sites", "Unknown",

@@ -12,6 +12,9 @@ method                    e.g. ``Pb-Pb (SIMS)``, ``Ar-Ar``                      
 age_ga, age_sigma_ga      radiometric age and 1σ, Ga (0 < age ≤ 4.6; σ > 0)           [1]_
 feo_wt_pct, tio2_wt_pct   composition, wt% (0–100)                                    [1]_
 rock_type                 free text                                                   no
+unit                      the mapped unit the age dates, as named in the calibration  no
+                          table (``lunatlas chronology points``); empty: the site's
+                          main unit (the one its calibration point stands for)
 lat, lon                  where the sample was taken (°; default: landing site)       no
 reference, doi            publication                                                 no
 ========================  ==========================================================  ========
@@ -49,6 +52,7 @@ class Analysis(BaseModel):
     feo_wt_pct: float | None = Field(default=None, ge=0.0, le=100.0)
     tio2_wt_pct: float | None = Field(default=None, ge=0.0, le=100.0)
     rock_type: str = ""
+    unit: str = ""
     lat: float | None = Field(default=None, ge=-90.0, le=90.0)
     lon: float | None = Field(default=None, ge=-360.0, le=360.0)
     reference: str = ""
@@ -136,6 +140,7 @@ def analysis_records(analyses: list[Analysis], source: str) -> gpd.GeoDataFrame:
                                 if value is not None)
         rows.append({
             "record_id": record_id(a), "mission": a.mission, "sample_id": a.sample_id,
+            "unit": a.unit,
             "rock_type": a.rock_type + (f" ({composition})" if composition else ""),
             "mass_g": float("nan"),
             "age_ga": a.age_ga if a.age_ga is not None else float("nan"),

@@ -31,10 +31,21 @@ BASE_SYSTEM = "yue2022"
 ATLAS_CHRONOLOGY = "atlas"
 
 
-def _mission_age(samples: pd.DataFrame, mission: str) -> tuple[float, float, str] | None:
-    """Inverse-variance mean age (Ga ± 1σ) of a mission's dated samples in the atlas."""
+def _site_age(samples: pd.DataFrame, mission: str,
+              unit: str = "") -> tuple[float, float, str] | None:
+    """Inverse-variance mean age (Ga ± 1σ) of the atlas samples that date a site's unit.
+
+    A sample dates the unit when its mission matches and its ``unit`` is empty (the site's
+    main unit) or equals ``unit``; other units of the same mission (the 4.25 Ga SPA norites
+    of Chang'e 6, say) do not date the mare where the crater count was made.
+    """
+    if not mission:
+        return None
+    sample_units = (samples["unit"].fillna("").astype(str) if "unit" in samples.columns
+                    else pd.Series("", index=samples.index))
     dated = samples[(samples["mission"] == mission) & samples["age_ga"].notna()
-                    & (samples["age_sigma_ga"] > 0)] if mission else samples.iloc[:0]
+                    & (samples["age_sigma_ga"] > 0)
+                    & ((sample_units == "") | (sample_units == unit) if unit else True)]
     if dated.empty:
         return None
     weights = 1.0 / dated["age_sigma_ga"].to_numpy(float) ** 2
@@ -51,27 +62,29 @@ def calibration_points(samples: pd.DataFrame, counts: pd.DataFrame,
     One point per count whose mission has dated samples in the atlas (N(1) fitted to the
     count with the production function), then one per ``literature`` row (the bundled
     calibration table by default) that gives a published N(1) ± σ for a site without such a
-    count. A point's age is the inverse-variance mean of its mission's samples in the atlas,
-    so new analyses move it; a literature site with no dated samples keeps the table's age.
+    count. A point's age is the inverse-variance mean of the atlas samples that date its
+    unit (the table's ``unit`` for the site; see :func:`_site_age`), so new analyses move
+    it; a literature site with no dated samples keeps the table's age.
     """
+    table = calibration_table() if literature is None else literature
+    count_units = {row.n1_source: row.unit for row in table.itertuples()
+                   if str(row.n1_source).startswith("count:")}
     points = []
     for _, rec in counts.iterrows():
-        dated = _mission_age(samples, rec.get("mission") or "")
+        mission = rec.get("mission") or ""
+        dated = _site_age(samples, mission, count_units.get(rec.get("record_id", ""), ""))
         if dated is None:
             continue
         age, age_sigma, refs = dated
         fit = fit_age(count_from_record(rec), system, (rec["d_min_km"], rec["d_max_km"]),
                       rec["method"])
         sigma = (fit.n1_high_per_km2 - fit.n1_low_per_km2) / 2
-        points.append(CalibrationPoint(rec["mission"], fit.n1_per_km2, sigma, age, age_sigma,
-                                       refs))
-    table = calibration_table() if literature is None else literature
-    table = table.dropna(subset=["n1_per_km2", "n1_sigma_per_km2"])
+        points.append(CalibrationPoint(mission, fit.n1_per_km2, sigma, age, age_sigma, refs))
     counted = {p.name for p in points}
-    for row in table.itertuples():
+    for row in table.dropna(subset=["n1_per_km2", "n1_sigma_per_km2"]).itertuples():
         if row.mission in counted or row.site in counted:
             continue
-        dated = _mission_age(samples, row.mission)
+        dated = _site_age(samples, row.mission, row.unit)
         if dated is None:
             if pd.isna(row.age_ga) or pd.isna(row.age_sigma_ga):
                 continue

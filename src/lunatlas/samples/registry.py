@@ -47,6 +47,7 @@ def sample_records() -> gpd.GeoDataFrame:
         "record_id": record_ids,
         "mission": ages["mission"],
         "sample_id": ages["sample_id"],
+        "unit": ages["unit"],
         "rock_type": ages["rock_type"],
         "mass_g": float("nan"),  # per-sample masses are not in the registry
         "age_ga": ages["age_ga"].astype(float),
