@@ -151,10 +151,12 @@ def test_calibrate_cli_with_points_file(tmp_path):
                           "age_ga": ages, "age_sigma_ga": [0.01] * 6})
     points = tmp_path / "points.csv"
     frame.to_csv(points, index=False)
-    out = tmp_path / "cf.json"
+    out, plot = tmp_path / "cf.json", tmp_path / "calibration.svg"
     result = CliRunner().invoke(cli, ["chronology", "calibrate", "--points", str(points),
-                                      "--out", str(out)])
+                                      "--out", str(out), "--plot", str(plot)])
     assert result.exit_code == 0, result.output
+    svg = plot.read_text()
+    assert "<svg" in svg and "Lunar chronology calibration" in svg and "s5" in svg
     assert "full fit, 6 points" in result.output and "leave out s" in result.output
     fitted = json.loads(out.read_text())
     assert fitted["c"] == pytest.approx(truth.c, rel=0.05)

@@ -130,9 +130,11 @@ def chronology_points(as_json: bool, as_csv: bool) -> None:
 @click.option("--name", default="calibrated", show_default=True, help="Name of the result.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
               help="Write the fitted function (JSON).")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
+              help="Write the calibration plot (PNG or SVG by suffix).")
 @handle_errors
 def chronology_calibrate(points_file: Path | None, atlas_path: Path, base: str, name: str,
-                         out_path: Path | None) -> None:
+                         out_path: Path | None, plot_path: Path | None) -> None:
     """Fit N(1) = a·(e^{bT} − 1) + c·T to calibration points, with leave-one-out shifts."""
     import pandas as pd
 
@@ -192,6 +194,20 @@ def chronology_calibrate(points_file: Path | None, atlas_path: Path, base: str, 
                                         "leave_one_out": result.leave_one_out,
                                         "points": [p.__dict__ for p in points]}, indent=2))
         click.echo(f"  wrote {out_path}")
+    if plot_path is not None:
+        from lunatlas.chronology import SYSTEMS
+        from lunatlas.maps.calibration import plot_calibration
+        from lunatlas.samples.registry import calibration_table
+
+        table = calibration_table()
+        fitted = {p.name for p in points}
+        missing = [(r.site, float(r.age_ga)) for r in table.itertuples()
+                   if r.site not in fitted and r.mission not in fitted
+                   and math.isnan(r.n1_per_km2) and not str(r.n1_source)]
+        references = {SYSTEMS[k].name: SYSTEMS[k].cf for k in dict.fromkeys(
+            ("neukum1983", "yue2022", base)) if k in SYSTEMS}
+        plot_calibration(result, references, plot_path, missing)
+        click.echo(f"  wrote {plot_path}")
 
 
 @chronology.command("fit")
