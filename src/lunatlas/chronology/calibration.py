@@ -36,6 +36,8 @@ class CalibrationPoint:
     age_ga: float
     age_sigma_ga: float
     reference: str = ""
+    origin: str = ""
+    """Where N(1) and the age come from (free text, e.g. ``count + sample ages``)."""
 
     def __post_init__(self) -> None:
         if not (self.n1 > 0 and self.n1_sigma > 0):

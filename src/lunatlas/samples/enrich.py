@@ -79,7 +79,8 @@ def calibration_points(samples: pd.DataFrame, counts: pd.DataFrame,
         fit = fit_age(count_from_record(rec), system, (rec["d_min_km"], rec["d_max_km"]),
                       rec["method"])
         sigma = (fit.n1_high_per_km2 - fit.n1_low_per_km2) / 2
-        points.append(CalibrationPoint(mission, fit.n1_per_km2, sigma, age, age_sigma, refs))
+        points.append(CalibrationPoint(mission, fit.n1_per_km2, sigma, age, age_sigma, refs,
+                                       "count + sample ages in the atlas"))
     counted = {p.name for p in points}
     for row in table.dropna(subset=["n1_per_km2", "n1_sigma_per_km2"]).itertuples():
         if row.mission in counted or row.site in counted:
@@ -93,7 +94,8 @@ def calibration_points(samples: pd.DataFrame, counts: pd.DataFrame,
         age, age_sigma, refs = dated
         points.append(CalibrationPoint(row.site, float(row.n1_per_km2),
                                        float(row.n1_sigma_per_km2), age, age_sigma,
-                                       f"N(1): {row.n1_reference}; age: {refs}"))
+                                       f"N(1): {row.n1_reference}; age: {refs}",
+                                       "published N(1) + sample ages in the atlas"))
     return points
 
 
@@ -103,9 +105,7 @@ def chronology_records(calibration: Calibration) -> tuple[pd.DataFrame, pd.DataF
         "record_id": f"site:{p.name}".replace(" ", "_"), "site": p.name,
         "n1_per_km2": float(f"{p.n1:.5e}"), "n1_sigma_per_km2": float(f"{p.n1_sigma:.4e}"),
         "age_ga": round(p.age_ga, 5), "age_sigma_ga": round(p.age_sigma_ga, 5),
-        "reference": p.reference,
-        "source": ("literature N(1) + sample ages in the atlas" if p.reference.startswith("N(1):")
-                   else "count + sample ages in the atlas"),
+        "reference": p.reference, "source": p.origin,
     } for p in calibration.points])
     cf = calibration.cf
     chronology = pd.DataFrame([{

@@ -77,5 +77,6 @@ def literature_calibration_points() -> list[CalibrationPoint]:
                                     "age_sigma_ga"])
     return [CalibrationPoint(r.site, float(r.n1_per_km2), float(r.n1_sigma_per_km2),
                              float(r.age_ga), float(r.age_sigma_ga),
-                             f"N(1): {r.n1_reference}; age: {r.age_reference} doi:{r.age_doi}")
+                             f"N(1): {r.n1_reference}; age: {r.age_reference} doi:{r.age_doi}",
+                             "calibration table")
             for r in complete.itertuples()]
