@@ -15,7 +15,8 @@ from lunatlas.cli.main import cli
 from lunatlas.data.fetch import sha256_of
 from lunatlas.errors import InputError
 from lunatlas.samples import missions, read_analyses, unit_ages
-from lunatlas.samples.registry import calibration_table, literature_calibration_points
+from lunatlas.samples.enrich import literature_calibration_points
+from lunatlas.samples.registry import calibration_table
 
 HEADER = "institution,sample_id,mission,method,age_ga,age_sigma_ga,lat\n"
 

@@ -81,21 +81,38 @@ def calibration_points(samples: pd.DataFrame, counts: pd.DataFrame,
         sigma = (fit.n1_high_per_km2 - fit.n1_low_per_km2) / 2
         points.append(CalibrationPoint(mission, fit.n1_per_km2, sigma, age, age_sigma, refs,
                                        "count + sample ages in the atlas"))
-    counted = {p.name for p in points}
+    return points + literature_calibration_points(samples, table,
+                                                  skip={p.name for p in points})
+
+
+def literature_calibration_points(samples: pd.DataFrame | None = None,
+                                  table: pd.DataFrame | None = None,
+                                  skip: set[str] | frozenset[str] = frozenset(),
+                                  ) -> list[CalibrationPoint]:
+    """One point per calibration-table row with a published N(1) ± σ.
+
+    The age is the inverse-variance mean of the ``samples`` that date the row's unit (see
+    :func:`_site_age`); without such samples (or with ``samples=None``) it is the table's
+    age, and a row with no age ± σ there gives no point. Rows whose site or mission is in
+    ``skip`` (sites that already have a count-derived point) are left out.
+    """
+    table = calibration_table() if table is None else table
+    points = []
     for row in table.dropna(subset=["n1_per_km2", "n1_sigma_per_km2"]).itertuples():
-        if row.mission in counted or row.site in counted:
+        if row.mission in skip or row.site in skip:
             continue
-        dated = _site_age(samples, row.mission, row.unit)
+        dated = None if samples is None else _site_age(samples, row.mission, row.unit)
+        origin = "published N(1) + sample ages in the atlas"
         if dated is None:
             if pd.isna(row.age_ga) or pd.isna(row.age_sigma_ga):
                 continue
             dated = (float(row.age_ga), float(row.age_sigma_ga),
                      f"{row.age_reference} doi:{row.age_doi}")
+            origin = "published N(1) + calibration-table age"
         age, age_sigma, refs = dated
         points.append(CalibrationPoint(row.site, float(row.n1_per_km2),
                                        float(row.n1_sigma_per_km2), age, age_sigma,
-                                       f"N(1): {row.n1_reference}; age: {refs}",
-                                       "published N(1) + sample ages in the atlas"))
+                                       f"N(1): {row.n1_reference}; age: {refs}", origin))
     return points
 
 

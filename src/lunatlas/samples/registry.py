@@ -20,7 +20,6 @@ from importlib.resources import files
 import geopandas as gpd
 import pandas as pd
 
-from lunatlas.chronology.calibration import CalibrationPoint
 from lunatlas.crs import MOON_GEOGRAPHIC
 
 
@@ -69,14 +68,3 @@ def calibration_table() -> pd.DataFrame:
         table = pd.read_csv(fh, dtype={"n1_source": str, "n1_doi": str, "n1_reference": str})
     return table.fillna({"n1_source": "", "n1_doi": "", "n1_reference": ""})
 
-
-def literature_calibration_points() -> list[CalibrationPoint]:
-    """Sites whose N(1) ± σ and age ± σ are all given in the table (published densities)."""
-    table = calibration_table()
-    complete = table.dropna(subset=["n1_per_km2", "n1_sigma_per_km2", "age_ga",
-                                    "age_sigma_ga"])
-    return [CalibrationPoint(r.site, float(r.n1_per_km2), float(r.n1_sigma_per_km2),
-                             float(r.age_ga), float(r.age_sigma_ga),
-                             f"N(1): {r.n1_reference}; age: {r.age_reference} doi:{r.age_doi}",
-                             "calibration table")
-            for r in complete.itertuples()]
