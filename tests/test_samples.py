@@ -103,7 +103,7 @@ def test_samples_add_refits_and_redates_units(built_atlas, tmp_path):
     atlas = tmp_path / "atlas.gpkg"
     shutil.copyfile(built_atlas, atlas)
     before = Atlas(atlas)
-    units_before = before.layer("units")
+    units_before = before.layer("count_areas")
     assert len(units_before) == 8 and "count:CE-6_8km_vicinity" in units_before.index
     ce6_age_before = units_before.loc["count:CE-6_8km_vicinity", "model_age_ga"]
     # Two calibration sites: the CE-6 count (its N(1) from the count, its age from the
@@ -123,13 +123,18 @@ def test_samples_add_refits_and_redates_units(built_atlas, tmp_path):
     assert result.exit_code == 0, result.output
     assert "edition 2" in result.output and "unit(s) re-dated" in result.output
     store = Atlas(atlas)
-    after = store.layer("units")
+    after = store.layer("count_areas")
     assert after.loc["count:CE-6_8km_vicinity", "model_age_ga"] < ce6_age_before - 0.05
-    assert store.layer("units", 1).loc["count:CE-6_8km_vicinity", "model_age_ga"] == \
+    assert store.layer("count_areas", 1).loc["count:CE-6_8km_vicinity", "model_age_ga"] == \
         ce6_age_before
     result = CliRunner().invoke(cli, ["atlas", "diff", "1", "2", "--atlas", str(atlas)])
     assert "~ count:CE-6_8km_vicinity: model_age_ga: " in result.output
     assert "+ analysis:Test_Lab:CE6-T1" in result.output
+    # the geologic unit under the count gains the new sample age and its conflict note
+    ce6_unit = after.loc["count:CE-6_8km_vicinity", "unit_id"]
+    assert f"~ {ce6_unit}: " in result.output and "sample_age_ga" in result.output
+    assert "2.6 ± 0.002 Ga outside the mapped Imbrian" in store.layer("units").loc[
+        ce6_unit, "age_conflict"]
     # Adding the same analysis again is rejected and writes nothing.
     digest = sha256_of(atlas)
     result = CliRunner().invoke(cli, ["samples", "add", str(analyses), "--atlas", str(atlas)])
@@ -256,7 +261,7 @@ def test_a_chang_e_5_analysis_moves_the_literature_point_and_redates(built_atlas
     assert ce5_after["age_ga"] == pytest.approx((2.030 + 1.90) / 2, abs=1e-3)
     assert ce5_after["n1_per_km2"] == ce5_before["n1_per_km2"]
     # A younger age for the same density: a higher rate, so every counted unit gets younger.
-    old, new = after.layer("units", 1)["model_age_ga"], after.layer("units")["model_age_ga"]
+    old, new = after.layer("count_areas", 1)["model_age_ga"], after.layer("count_areas")["model_age_ga"]
     assert (new < old).all()
     result = CliRunner().invoke(cli, ["atlas", "diff", "1", "2", "--atlas", str(atlas)])
     assert "~ site:Chang'e_5: age_ga: 2.03 → 1.965" in result.output, result.output
@@ -277,5 +282,5 @@ def test_an_age_of_another_unit_does_not_move_the_calibration_site(built_atlas, 
     assert "analysis:Test_Lab:SPA-1" in store.layer("samples").index
     pd.testing.assert_frame_equal(store.layer("calibration", 1).drop(columns="edition_added"),
                                   store.layer("calibration").drop(columns="edition_added"))
-    assert (store.layer("units", 1)["model_age_ga"]
-            == store.layer("units")["model_age_ga"]).all()
+    assert (store.layer("count_areas", 1)["model_age_ga"]
+            == store.layer("count_areas")["model_age_ga"]).all()

@@ -2,6 +2,7 @@
 
 import shutil
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -43,7 +44,16 @@ def test_read_endpoints(service):
     assert 0 < polar["total"] < 100
     assert all(f["geometry"]["coordinates"][1] <= -85 for f in polar["features"])
     q = client.get("/api/query", params={"lat": -41.62, "lon": -153.99}).json()
-    assert q["unit"]["unit_code"] == "CE-6_8km_vicinity" and q["unit"]["model_age_ga"] > 2.5
+    assert q["count_area"]["unit_code"] == "CE-6_8km_vicinity"
+    assert q["count_area"]["model_age_ga"] > 2.5
+    assert q["unit"]["symbol"] == "Im2" and q["unit"]["epoch"] == "Imbrian"
+    assert q["unit"]["model_age_ga"] == q["count_area"]["model_age_ga"]  # the count dates it
+    assert {s["mission"] for s in q["unit"]["sample_ages"]} == {"Chang'e 6"}
+    far_side = client.get("/api/query", params={"lat": -43.3, "lon": -11.36}).json()
+    assert far_side["unit"]["symbol"] == "Cc" and far_side["count_area"] is None  # Tycho
+    legend = client.get("/api/units/legend", params={"view": "south-polar"}).json()
+    assert {"pNb", "Ec"} <= {u["symbol"] for u in legend}
+    assert legend[-1]["epoch"] == "pre-Nectarian" and legend[0]["colour"].startswith("#")
     assert q["nearest_samples"][0]["mission"] == "Chang'e 6"
     assert client.get("/api/sites").json() == []
     chron = client.get("/api/chronologies").json()
@@ -112,10 +122,12 @@ def test_contribution_flow_creates_a_redated_edition(service):
     again = client.post(f"/api/contributions/{sid}/accept", headers=_auth(tokens["curator"]))
     assert again.status_code == 409
     diff = client.get("/api/diff", params={"a": 1, "b": 2}).json()
-    units = next(d for d in diff if d["layer"] == "units")
-    changed = {c["record_id"]: c for c in units["changed"]}
+    areas = next(d for d in diff if d["layer"] == "count_areas")
+    changed = {c["record_id"]: c for c in areas["changed"]}
     assert "count:CE-6_8km_vicinity" in changed
     assert any(f["field"] == "model_age_ga" for f in changed["count:CE-6_8km_vicinity"]["fields"])
+    units = next(d for d in diff if d["layer"] == "units")  # the unit the count dates
+    assert any(f["field"] == "model_age_ga" for c in units["changed"] for f in c["fields"])
     log = client.get("/api/audit", headers=_auth(tokens["curator"])).json()
     assert [e["action"] for e in log][-2:] == ["submitted", "accepted"]
     assert log[-1]["edition"] == 2
@@ -190,9 +202,24 @@ def test_tiles_and_light_at_a_point(tmp_path):
     client = TestClient(create_app(out / "atlas.gpkg"))
     tms = client.get("/api/tms").json()
     assert tms["crs"] == "IAU_2015:30135" and set(tms["rasters"]) == {
-        "hillshade", "suitability", "illumination"}
+        "hillshade", "geology", "suitability", "illumination"}
     tile = client.get("/api/tiles/hillshade/1/0/0.png")
     assert tile.status_code == 200 and tile.content[:8] == b"\x89PNG\r\n\x1a\n"
+    # geologic units: class codes coloured in the official unit colours, both views
+    import io
+
+    from PIL import Image
+
+    from lunatlas.geology.classify import hex_rgb
+    from lunatlas.geology.units import unit_table
+
+    official = {hex_rgb(c) for c in unit_table()["colour"]}
+    for name in ("geology", "geology-global"):
+        png = client.get(f"/api/tiles/{name}/0/0/0.png")
+        assert png.status_code == 200, name
+        pixels = np.asarray(Image.open(io.BytesIO(png.content)).convert("RGBA"))
+        opaque = {tuple(int(v) for v in p[:3]) for p in pixels.reshape(-1, 4) if p[3] > 0}
+        assert opaque and opaque <= official, name
     assert client.get("/api/tiles/hillshade/13/0/0.png").status_code == 422
     assert client.get("/api/tiles/hillshade/1/2/0.png").status_code == 422
     assert client.get("/api/tiles/..%2F..%2Fatlas/1/0/0.png").status_code == 404

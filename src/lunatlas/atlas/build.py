@@ -26,6 +26,8 @@ from lunatlas.data import (
 )
 from lunatlas.data.fetch import fetch, sha256_of
 from lunatlas.errors import InputError
+from lunatlas.geology.dating import date_geologic_units
+from lunatlas.geology.sources import geologic_units
 from lunatlas.terrain import dem_summary
 
 Progress = Callable[[str], None]
@@ -151,18 +153,22 @@ def build_atlas(atlas_path: str | Path, *, data_dir: Path | None = None,
     say("reading crater catalogues")
     extra = read_user_craters(craters_csv) if craters_csv else None
     craters = crater_records(data_dir, min_crater_km, extra)
+    say("reading geologic units")
+    geology, geology_source = geologic_units(data_dir)
     say("dating units from crater counts and sample ages")
     samples, counts, dating = _samples_and_units(data_dir)
+    units, count_areas = date_geologic_units(geology, dating.count_areas, samples)
     say("writing atlas edition")
     reason = "build from " + ", ".join(sorted(set(craters["source"]) | {dem_name}
-                                              | {"lunatlas sample registry",
+                                              | {"lunatlas sample registry", geology_source,
                                                  "craterstats-sample-counts"}))
     with edit(atlas_path, reason=reason, command=command) as change:
         change.replace_layer("terrain", terrain, source=dem_name)
         change.replace_layer("craters", craters, source="crater catalogues")
         change.upsert("samples", samples, source="lunatlas sample registry")
         change.replace_layer("counts", counts, source="craterstats-sample-counts")
-        change.replace_layer("units", dating.units, source="craterstats-sample-counts")
+        change.replace_layer("count_areas", count_areas, source="craterstats-sample-counts")
+        change.replace_layer("units", units, source=geology_source)
         if not dating.calibration_records.empty:
             change.replace_layer("calibration", dating.calibration_records,
                                  source="lunatlas sample registry")

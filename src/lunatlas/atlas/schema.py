@@ -34,11 +34,25 @@ LAYERS: dict[str, LayerSchema] = {
     for s in (
         LayerSchema(
             "units", "MultiPolygon",
+            {"symbol": "str", "name": "str", "epoch": "str", "epoch_young_ga": "float64",
+             "epoch_old_ga": "float64", "description": "str", "area_km2": "float64",
+             "ambiguity": "str", "model_age_ga": "float64", "model_age_minus_ga": "float64",
+             "model_age_plus_ga": "float64", "n1_per_km2": "float64", "age_source": "str",
+             "sample_age_ga": "float64", "sample_age_sigma_ga": "float64",
+             "sample_ages_json": "str", "age_conflict": "str", "source": "str"},
+            "Geologic units (USGS Unified Geologic Map 1:5M): polygon, symbol, name, epoch and "
+            "its age range (Ga, Wilhelms 1987), description, area (km²); a crater-count model "
+            "age (Ga) where a count area lies on it; radiometric sample ages (Ga) of the "
+            "samples on it, with a conflict note when they fall outside the mapped epoch",
+        ),
+        LayerSchema(
+            "count_areas", "MultiPolygon",
             {"unit_code": "str", "name": "str", "era": "str", "model_age_ga": "float64",
              "model_age_minus_ga": "float64", "model_age_plus_ga": "float64",
-             "n1_per_km2": "float64", "age_source": "str", "source": "str"},
-            "Geologic units: polygon, unit code, name, era, crater model age (Ga) and its "
-            "source (chronology function / calibration)",
+             "n1_per_km2": "float64", "age_source": "str", "unit_id": "str",
+             "unit_symbol": "str", "source": "str"},
+            "Crater-count areas: outline, crater model age (Ga) with its source (chronology, "
+            "fit range), and the geologic unit (record id, symbol) the age dates",
         ),
         LayerSchema(
             "craters", "Point",
@@ -51,10 +65,12 @@ LAYERS: dict[str, LayerSchema] = {
             "samples", "Point",
             {"mission": "str", "sample_id": "str", "unit": "str", "rock_type": "str",
              "mass_g": "float64", "age_ga": "float64", "age_sigma_ga": "float64",
-             "age_method": "str", "reference": "str", "source": "str"},
+             "age_method": "str", "reference": "str", "dates_mapped_unit": "str",
+             "source": "str"},
             "Returned samples: landing point, mission, sample id, the mapped unit its age "
             "dates (empty: the site's main unit), rock type, mass (g), radiometric age "
-            "(Ga ± 1σ)",
+            "(Ga ± 1σ); dates_mapped_unit 'no' for material foreign to the mapped unit at "
+            "the point (exotic clasts)",
         ),
         LayerSchema(
             "sites", "Unknown",

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+import pandas as pd
 from rich.table import Table
 
 from lunatlas.cli.app import (
@@ -72,8 +73,14 @@ def atlas_info(atlas_path: Path, as_json: bool) -> None:
     store = Atlas(atlas_path)
     editions = store.editions()
     counts = store.counts()
+    units = store.layer("units")
+    by_symbol = ({} if units.empty or "symbol" not in units.columns else
+                 {str(k): int(v) for k, v in units.groupby("symbol").size().items()})
+    conflicts = int((units.get("age_conflict", pd.Series(dtype=str)).fillna("") != "").sum())
     if as_json:
         click.echo(json.dumps({"atlas": str(atlas_path), "latest": store.latest, "counts": counts,
+                               "unit_polygons_by_symbol": by_symbol,
+                               "units_with_sample_age_conflicts": conflicts,
                                "editions": [e.__dict__ for e in editions]}, indent=2))
         return
     table = Table(title=f"{atlas_path} — editions")
@@ -84,6 +91,10 @@ def atlas_info(atlas_path: Path, as_json: bool) -> None:
     stdout.print(table)
     stdout.print("records in edition " + str(store.latest) + ": "
                  + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if by_symbol:
+        stdout.print(f"unit polygons by symbol ({len(by_symbol)} units): "
+                     + ", ".join(f"{k} {v}" for k, v in by_symbol.items()))
+        stdout.print(f"units whose sample ages conflict with the mapped epoch: {conflicts}")
 
 
 @atlas.command("diff")

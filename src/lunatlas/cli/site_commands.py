@@ -29,18 +29,44 @@ def _run_site(ctx: click.Context, params: dict, progress=None):
     store = Atlas(atlas_path)
     features = store.layer("craters")
     area = _read_area(params["area_path"]) if params["area_path"] else None
+    units = store.layer("units")
     unit_target = None
     if params["to_unit"]:
-        units = store.layer("units")
-        if params["to_unit"] not in units.index:
-            raise LunatlasError(f"--to-unit {params['to_unit']!r}: no such unit in {atlas_path} "
-                                f"(units: {', '.join(units.index)})")
-        unit_target = (params["to_unit"], units.loc[[params["to_unit"]]])
+        wanted = params["to_unit"]
+        if wanted in units.index:
+            unit_target = (wanted, units.loc[[wanted]])
+        elif "symbol" in units.columns and (units["symbol"] == wanted).any():
+            unit_target = (wanted, units[units["symbol"] == wanted])
+        else:
+            symbols = sorted(set(units["symbol"].dropna())) if "symbol" in units else []
+            raise LunatlasError(f"--to-unit {wanted!r}: no unit with that record id or symbol "
+                                f"in {atlas_path} (symbols: {', '.join(symbols)})")
     result = run_siting(params["region"], criteria, features, data_dir=ctx.obj["data_dir"],
                         dem_path=params["dem_path"], start=params["start"], end=params["end"],
                         step_hours=params["step_hours"], pixel_m=params["pixel_m"],
-                        progress=progress, area=area, unit_target=unit_target)
+                        progress=progress, area=area, unit_target=unit_target,
+                        units=units)
     return result, atlas_path
+
+
+def write_geology_tiles(units, out_dir: Path) -> Path | None:
+    """The atlas's units as a global class COG (0.088°/px) for the viewer's geology tiles."""
+    import json
+
+    from rasterio.transform import from_origin
+
+    from lunatlas.crs import MOON_GEOGRAPHIC
+    from lunatlas.data.writers import write_class_cog
+    from lunatlas.geology.grid import rasterise_units
+
+    if units.empty or "symbol" not in units.columns:
+        return None
+    shape = (2048, 4096)
+    transform = from_origin(-180.0, 90.0, 360.0 / shape[1], 180.0 / shape[0])
+    codes, symbols = rasterise_units(units, shape, transform)
+    return write_class_cog(out_dir / "geology_units.tif", codes, transform, MOON_GEOGRAPHIC,
+                           {"symbols": json.dumps(symbols),
+                            "source": "atlas units layer (USGS Unified Geologic Map 1:5M)"})
 
 
 def _read_area(path: Path):
@@ -83,7 +109,8 @@ def _read_area(path: Path):
 @click.option("--area", "area_path", type=click.Path(path_type=Path), default=None,
               help="Polygons (GeoJSON/GPKG… in a lunar CRS) restricting the candidates.")
 @click.option("--to-unit", default=None,
-              help="Also plan a traverse from the top site to this atlas unit (record id).")
+              help="Also plan a traverse from the top site to this geologic unit (a symbol "
+                   "such as pNt, or a record id such as unit:pNt:3).")
 @click.pass_context
 @handle_errors
 def site(ctx: click.Context, **params) -> None:
@@ -132,6 +159,7 @@ def site(ctx: click.Context, **params) -> None:
                              "lunatlas site")
         change.replace_layer("traverses", traverse_records(result, "lunatlas site"),
                              "lunatlas site")
+    from lunatlas.atlas import Atlas
     from lunatlas.data.writers import write_cog
     from lunatlas.terrain import hillshade
 
@@ -145,10 +173,10 @@ def site(ctx: click.Context, **params) -> None:
     global_dem = load_global_dem(ctx.obj["data_dir"])
     write_cog(out_dir / "hillshade_global.tif",
               {"hillshade": hillshade(global_dem, exaggeration=3.0).to_numpy()}, global_dem)
+    write_geology_tiles(Atlas(atlas_path).layer("units"), out_dir)
     figures = {"suitability": plot_suitability(result, out_dir / "site_suitability.png"),
                "constraints": plot_constraints(result, out_dir / "site_constraints.png"),
                "sensitivity": plot_sensitivity(result, out_dir / "site_sensitivity.png")}
-    from lunatlas.atlas import Atlas
     from lunatlas.maps import render_south_polar_map
 
     snapshot = Atlas(atlas_path).at()

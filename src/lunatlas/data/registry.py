@@ -265,6 +265,77 @@ _DATASETS: tuple[Dataset, ...] = (
     ),
 )
 
+_UNIFIED_GEOLOGY_PAGE = ("https://astrogeology.usgs.gov/search/map/"
+                         "unified_geologic_map_of_the_moon_1_5m_2020")
+_GEOLOGY: tuple[Dataset, ...] = (
+    Dataset(
+        name="usgs-unified-geology-gis",
+        title="USGS Unified Geologic Map of the Moon 1:5M (2020), GIS release: GeoUnits layer",
+        files=(DatasetFile("geology_usgs_unified_gis/GeoUnits.gpkg"),),
+        licence="public domain (USGS)",
+        citation="Fortezzo, Spudis & Harrel 2020, Release of the Digital Unified Global "
+                 "Geologic Map of the Moon at 1:5,000,000 Scale, LPSC 51, abstract 2760; "
+                 f"release page {_UNIFIED_GEOLOGY_PAGE}",
+        units="polygons; FIRST_Unit = unit symbol, FIRST_Un_1 = unit name",
+        crs="the release's Moon 2000 sphere (read and reprojected to IAU_2015:30100)",
+        notes="The release is a zipped file geodatabase behind the page above; export its "
+              "GeoUnits layer to this path (for example `ogr2ogr -f GPKG GeoUnits.gpkg "
+              "<release>.gdb GeoUnits`). When present it replaces the raster-derived units.",
+        checksum_note="No SHA-256 (nor the archive's direct URL) could be confirmed from this "
+                      "offline machine: the file is accepted and its hash reported.",
+        tags=("geology",),
+    ),
+    Dataset(
+        name="usgs-unified-geology-rendering",
+        title="USGS Unified Geologic Map rendered in official unit colours (2048×1024 JPEG) "
+              "and the unit colour table",
+        files=(
+            DatasetFile("geology_usgs_unified/unified_geologic_map_2048x1024.jpg",
+                        sha256="bf9cbd8ce59a8a7ec0eaf83d85f5e4eaf6efda185b8310559e4519c44cb5d6a1"),
+            DatasetFile("geology_usgs_unified/unit_colors_official.json",
+                        sha256="dd7e995dd2609fc2ae01a819a79ec9f6f9a4d4a6b1b8d97052bb382674108d3b"),
+        ),
+        licence="public domain (USGS)",
+        citation="Fortezzo, Spudis & Harrel 2020 (USGS Astrogeology)",
+        units="RGB; plate carrée −180…180 E, 90…−90, 0.17578°/px (≈ 5.3 km/px)",
+        crs="IAU_2015:30100 (assigned: the JPEG carries no georeferencing)",
+        notes="Source of the embedded product `lunatlas/geology/data/unified_classes.tif` "
+              "(scripts/build_geology_product.py).",
+        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        tags=("geology",),
+    ),
+    Dataset(
+        name="usgs-geology-1to5m-labels",
+        title="Unit label points of the USGS 1:5M lunar geologic maps (2013 renovation)",
+        files=(DatasetFile("geology_usgs_1to5M/geologic_unit_label_points_1to5M.csv",
+                           sha256="a450a4e7909501156957cbe3511c3d55a03bdd630d79e1e186276379a192be78"),),
+        licence="public domain (USGS)",
+        citation="USGS Astrogeology, digital renovation of the 1:5M lunar geologic maps (2013)",
+        units="lon, lat degrees (−180..180 E); UnitSymbol of the source map",
+        crs="IAU_2015:30100",
+        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        tags=("geology",),
+    ),
+    Dataset(
+        name="usgs-i1162-labels",
+        title="USGS I-1162 south-polar geologic map (Wilhelms, Howard & Wilshire 1979): unit "
+              "label points",
+        files=tuple(DatasetFile(f"geology_usgs_I1162/I_1162_Labels.{ext}", sha256=sha)
+                    for ext, sha in (
+            ("shp", "832fd6fb31067f21d20ede32d935979f05fa51756716c593f85b9345c209c64e"),
+            ("shx", "16b326b4bbbbe76b22aef4c593743b7f634eb4e86484d485db3da290a858633a"),
+            ("dbf", "94f2024ec116ad20bfc4c45df0eb828534bf836a9f4fe09e8840409939c375c4"),
+            ("prj", "f94276d1b1c8129447d5aaabb29df63d0988f157d5e61c5d1c2ae5a8da10b2b2"),
+        )),
+        licence="public domain (USGS)",
+        citation="Wilhelms, Howard & Wilshire 1979, USGS Map I-1162 (2013 GIS renovation)",
+        units="points; UnitSymbol, UnitName, Epoch",
+        crs="Moon 2000 south polar stereographic (the .prj)",
+        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        tags=("geology", "polar"),
+    ),
+)
+
 _COUNT_FILES = (
     ("CE-6_8km_vicinity.scc", "CE-6 8-km vicinity.scc",
      "de5061cec16a9a52d0a6bf99f182ef48168aea86519b931b3a50eac118a7e31e"),
@@ -345,7 +416,8 @@ _EPHEMERIS: tuple[Dataset, ...] = (
     ),
 )
 
-REGISTRY: dict[str, Dataset] = {d.name: d for d in (*_DATASETS, *_EPHEMERIS, _COUNTS)}
+REGISTRY: dict[str, Dataset] = {d.name: d for d in (*_DATASETS, *_GEOLOGY, *_EPHEMERIS,
+                                                     _COUNTS)}
 
 
 def get_dataset(name: str) -> Dataset:

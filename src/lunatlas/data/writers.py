@@ -39,3 +39,23 @@ def write_cog(path: str | Path, bands: dict[str, np.ndarray], like: xr.DataArray
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def write_class_cog(path: str | Path, classes: np.ndarray, transform, crs: CRS,
+                    tags: dict[str, str]) -> Path:
+    """Write a uint8 class raster (0 = no data) as a COG with ``tags`` (nearest overviews)."""
+    path = Path(path)
+    crs = require_lunar(crs, "class raster grid")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.tif")
+    profile = {"driver": "COG", "width": classes.shape[1], "height": classes.shape[0],
+               "count": 1, "dtype": "uint8", "crs": crs.to_wkt(), "transform": transform,
+               "nodata": 0, "compress": "deflate", "overview_resampling": "nearest"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(np.asarray(classes, dtype="uint8"), 1)
+            dst.update_tags(**tags)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

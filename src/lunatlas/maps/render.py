@@ -19,6 +19,7 @@ from matplotlib.colors import LightSource, Normalize
 from matplotlib.figure import Figure
 from pyproj import CRS
 from rasterio.enums import Resampling
+from rasterio.transform import from_origin
 
 from lunatlas.crs import (
     MOON_GEOGRAPHIC,
@@ -28,6 +29,8 @@ from lunatlas.crs import (
     polar_stereographic_scale_factor,
     same_crs,
 )
+from lunatlas.geology.grid import rasterise_units
+from lunatlas.maps.geology import unit_rgba, units_legend
 from lunatlas.terrain import hillshade, nominal_pixel_m
 
 HEIGHT_CMAP = "gist_earth"
@@ -53,6 +56,31 @@ def _relief_rgb(dem: xr.DataArray) -> np.ndarray:
     blended = LightSource().blend_overlay(rgb, np.nan_to_num(shade, nan=0.5)[..., None])
     blended[~np.isfinite(heights)] = 0.85
     return blended
+
+
+def _draw_base(fig: Figure, ax, grid: xr.DataArray, extent: tuple[float, float, float, float],
+               units: gpd.GeoDataFrame | None, crs: CRS | None = None) -> bool:
+    """Units in official colours over grey shaded relief when the atlas has units (legend
+    below the map), else relief coloured by height (with its colour bar). True with units."""
+    if units is None or units.empty:
+        ax.imshow(_relief_rgb(grid), extent=extent, origin="upper", interpolation="bilinear")
+        _colorbar(fig, ax, grid)
+        return False
+    shade = hillshade(grid, exaggeration=3.0).to_numpy()
+    ax.imshow(np.nan_to_num(shade, nan=0.5), cmap="gray", vmin=0, vmax=1, extent=extent,
+              origin="upper", interpolation="bilinear")
+    if crs is None:
+        shape, transform = (1024, 2048), from_origin(-180.0, 90.0, 360 / 2048, 180 / 1024)
+    else:  # a finer grid than the DEM's over the same extent: unit contacts stay crisp
+        left, right, bottom, top = (v * 1e3 for v in extent)
+        shape = (1600, 1600)
+        transform = from_origin(left, top, (right - left) / shape[1], (top - bottom) / shape[0])
+    codes, symbols = rasterise_units(units, shape, transform, crs)
+    image_extent = (-180.0, 180.0, -90.0, 90.0) if crs is None else extent
+    ax.imshow(unit_rgba(codes, symbols), extent=image_extent, origin="upper",
+              interpolation="nearest")
+    units_legend(fig, codes, symbols, ncol=5 if crs is None else 3)
+    return True
 
 
 def _scale_bar(ax, x0: float, y0: float, length: float, label: str, color: str = "white") -> None:
@@ -99,10 +127,11 @@ def render_global_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFrame],
     out_path = Path(out_path)
     dem_geo = dem if dem.rio.crs.is_geographic else dem.rio.reproject(MOON_GEOGRAPHIC)
     left, bottom, right, top = dem_geo.rio.bounds()
-    fig = Figure(figsize=(14, 7.6), dpi=110)
+    units = layers.get("units")
+    has_units = units is not None and not units.empty
+    fig = Figure(figsize=(14, 10.4 if has_units else 7.6), dpi=110)
     ax = fig.subplots()
-    ax.imshow(_relief_rgb(dem_geo), extent=(left, right, bottom, top), origin="upper",
-              interpolation="bilinear")
+    _draw_base(fig, ax, dem_geo, (left, right, bottom, top), units)
     craters = layers.get("craters")
     if craters is not None and not craters.empty:
         lat = craters.geometry.y.to_numpy()
@@ -123,9 +152,11 @@ def render_global_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFrame],
     bar_km = 1000.0
     _scale_bar(ax, -170, -82, bar_km / KM_PER_DEG_EQUATOR, f"{bar_km:.0f} km (at the equator)")
     ax.set_title(title or "Lunatlas — global view (equirectangular, IAU 2015 Moon sphere)")
-    _colorbar(fig, ax, dem_geo)
     ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
-    fig.tight_layout()
+    if has_units:
+        fig.subplots_adjust(left=0.05, right=0.98, top=0.96, bottom=0.25)
+    else:
+        fig.tight_layout()
     fig.savefig(out_path)
     return out_path
 
@@ -169,10 +200,12 @@ def render_south_polar_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFr
     already_polar = same_crs(CRS.from_user_input(dem.rio.crs), MOON_SOUTH_POLAR)
     polar = dem if already_polar else south_polar_grid(dem, lat_limit_deg)
     left, bottom, right, top = polar.rio.bounds()
-    fig = Figure(figsize=(10, 9), dpi=110)
+    units = layers.get("units")
+    has_units = units is not None and not units.empty
+    fig = Figure(figsize=(10, 11.6 if has_units else 9), dpi=110)
     ax = fig.subplots()
-    ax.imshow(_relief_rgb(polar), extent=(left / 1e3, right / 1e3, bottom / 1e3, top / 1e3),
-              origin="upper", interpolation="bilinear")
+    _draw_base(fig, ax, polar, (left / 1e3, right / 1e3, bottom / 1e3, top / 1e3), units,
+               MOON_SOUTH_POLAR)
 
     def project(lon, lat):
         x, y = lonlat_to(MOON_SOUTH_POLAR, lon, lat)
@@ -214,8 +247,10 @@ def render_south_polar_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFr
     ax.set_xlim(left / 1e3, right / 1e3)
     ax.set_ylim(bottom / 1e3, top / 1e3)
     ax.set_aspect("equal")
-    _colorbar(fig, ax, polar)
     ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
-    fig.tight_layout()
+    if has_units:
+        fig.subplots_adjust(left=0.08, right=0.97, top=0.96, bottom=0.22)
+    else:
+        fig.tight_layout()
     fig.savefig(out_path)
     return out_path

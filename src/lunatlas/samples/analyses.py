@@ -15,6 +15,8 @@ rock_type                 free text                                             
 unit                      the mapped unit the age dates, as named in the calibration  no
                           table (``lunatlas chronology points``); empty: the site's
                           main unit (the one its calibration point stands for)
+dates_mapped_unit         ``false`` for material foreign to the geologic unit mapped  no
+                          at the sample point (exotic clasts); default ``true``
 lat, lon                  where the sample was taken (°; default: landing site)       no
 reference, doi            publication                                                 no
 ========================  ==========================================================  ========
@@ -53,6 +55,7 @@ class Analysis(BaseModel):
     tio2_wt_pct: float | None = Field(default=None, ge=0.0, le=100.0)
     rock_type: str = ""
     unit: str = ""
+    dates_mapped_unit: bool = True
     lat: float | None = Field(default=None, ge=-90.0, le=90.0)
     lon: float | None = Field(default=None, ge=-360.0, le=360.0)
     reference: str = ""
@@ -147,6 +150,7 @@ def analysis_records(analyses: list[Analysis], source: str) -> gpd.GeoDataFrame:
             "age_sigma_ga": a.age_sigma_ga if a.age_sigma_ga is not None else float("nan"),
             "age_method": a.method,
             "reference": (a.reference + (f" doi:{a.doi}" if a.doi else "")).strip(),
+            "dates_mapped_unit": "yes" if a.dates_mapped_unit else "no",
             "source": f"{a.institution} via {source}",
         })
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=gpd.points_from_xy(lons, lats),

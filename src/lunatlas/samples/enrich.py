@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from lunatlas.atlas.schema import LAYERS
 from lunatlas.atlas.store import Atlas, edit
 from lunatlas.chronology.calibration import Calibration, CalibrationPoint, fit_chronology
 from lunatlas.chronology.fitting import fit_age
@@ -143,7 +144,8 @@ class DatingResult:
 
     calibration: Calibration | None
     system: ChronologySystem
-    units: gpd.GeoDataFrame
+    count_areas: gpd.GeoDataFrame
+    """Count-area records (outline, model age) for the atlas ``count_areas`` layer."""
     calibration_records: pd.DataFrame
     chronology_records: pd.DataFrame
 
@@ -163,8 +165,8 @@ def date_atlas(samples: pd.DataFrame, outlines: gpd.GeoDataFrame,
     else:
         calibration, system, label = None, base, base.name
         point_records, chronology = pd.DataFrame(), pd.DataFrame()
-    units = date_units(outlines, counts, system, label)
-    return DatingResult(calibration, system, units, point_records, chronology)
+    areas = date_units(outlines, counts, system, label)
+    return DatingResult(calibration, system, areas, point_records, chronology)
 
 
 @dataclass
@@ -179,17 +181,20 @@ class EnrichResult:
 
 def add_analyses(atlas_path: str | Path, analyses_file: str | Path,
                  command: str = "") -> EnrichResult:
-    """Validate and ingest analyses; refit the chronology and re-date units; one edition."""
+    """Validate and ingest analyses; refit the chronology, re-date count areas and the
+    geologic units they and the samples date; one edition."""
     store = Atlas(atlas_path)
     samples = store.layer("samples")
     analyses = read_analyses(analyses_file, set(samples.index))
     new = analysis_records(analyses, Path(analyses_file).name)
-    all_samples = pd.concat([samples.reset_index(), new], ignore_index=True)
+    all_samples = gpd.GeoDataFrame(pd.concat([samples.reset_index(), new], ignore_index=True),
+                                   geometry="geometry", crs=new.crs)
     counts = store.layer("counts").reset_index()
-    units_before = store.layer("units")
-    outlines = units_before.reset_index()[["record_id", "unit_code", "name", "geometry"]]
+    areas_before = store.layer("count_areas")
+    outlines = areas_before.reset_index()[["record_id", "unit_code", "name", "geometry"]]
     dating = date_atlas(all_samples, gpd.GeoDataFrame(outlines, geometry="geometry"), counts)
-    changed = _changed_ages(units_before, dating.units)
+    changed = _changed_ages(areas_before, dating.count_areas)
+    units, areas = redate_geologic_units(store.layer("units"), dating.count_areas, all_samples)
     source = f"analyses:{Path(analyses_file).name}"
     with edit(atlas_path, f"add {len(new)} sample analyses from {Path(analyses_file).name}",
               command) as change:
@@ -197,8 +202,30 @@ def add_analyses(atlas_path: str | Path, analyses_file: str | Path,
         if not dating.calibration_records.empty:
             change.replace_layer("calibration", dating.calibration_records, source)
             change.replace_layer("chronologies", dating.chronology_records, source)
-        change.upsert("units", dating.units, source)
+        change.upsert("count_areas", areas, source)
+        change.upsert("units", units, source)
     return EnrichResult(change.edition, len(new), dating.calibration, changed)
+
+
+def redate_geologic_units(units: pd.DataFrame, count_areas: gpd.GeoDataFrame,
+                          samples: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame,
+                                                              gpd.GeoDataFrame]:
+    """Geologic units (as stored, any ages dropped) dated again by the count areas and
+    samples; returns the units whose ages could change and the linked count areas."""
+    from lunatlas.geology.dating import AGE_COLUMNS, date_geologic_units
+
+    base = gpd.GeoDataFrame(units.reset_index().drop(columns=[c for c in AGE_COLUMNS
+                                                              if c in units.columns]),
+                            geometry="geometry", crs=count_areas.crs)
+    dated, areas = date_geologic_units(base, count_areas, samples)
+    touched = (dated["age_source"].fillna("") != "") | (dated["sample_ages_json"].fillna("")
+                                                       != "")
+    before = units.reset_index()
+    was = (before["age_source"].fillna("") != "") | (before["sample_ages_json"].fillna("")
+                                                    != "")
+    keep = touched | dated["record_id"].isin(before.loc[was, "record_id"])
+    columns = ["record_id", *LAYERS["units"].columns, "geometry"]
+    return dated.loc[keep, columns].reset_index(drop=True), areas
 
 
 def _changed_ages(before: pd.DataFrame, after: gpd.GeoDataFrame) -> int:

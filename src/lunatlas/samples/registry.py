@@ -1,5 +1,8 @@
 """The bundled registry of sample-return missions and the radiometric ages the literature
 assigns to the mapped unit at each site (``data/missions.csv``, ``data/unit_ages.csv``).
+``dates_mapped_unit`` is ``no`` for material foreign to the unit mapped at the landing point
+(the Chang'e 6 norite clasts from the South Pole–Aitken melt sheet); such ages do not date
+the geologic unit polygon there.
 
 Each age row carries its reference and DOI. The Apollo/Luna unit ages are the best estimates
 of Stöffler & Ryder (2001), checked against the figures stated in that paper's abstract. For
@@ -53,6 +56,7 @@ def sample_records() -> gpd.GeoDataFrame:
         "age_sigma_ga": ages["age_sigma_ga"].astype(float),
         "age_method": ages["method"],
         "reference": ages["reference"] + " doi:" + ages["doi"],
+        "dates_mapped_unit": ages["dates_mapped_unit"],
         "source": "lunatlas sample registry",
     })
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(ages["landing_lon"],

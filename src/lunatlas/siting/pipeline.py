@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import xarray as xr
+from pyproj import CRS
 from scipy import ndimage
 
 from lunatlas.crs import MOON_RADIUS_M, great_circle_distance_m, lonlat_to
@@ -20,6 +21,7 @@ from lunatlas.data import load_global_dem, read_dem
 from lunatlas.data.fetch import dataset_path
 from lunatlas.ephemeris import sun_earth_vectors_me, time_grid
 from lunatlas.errors import DatasetError, InputError
+from lunatlas.geology.context import UnitContext, unit_context
 from lunatlas.illumination.horizon import horizon_angles
 from lunatlas.illumination.light import LightMaps, light_maps
 from lunatlas.illumination.pipeline import azimuths, geometry_of
@@ -118,6 +120,11 @@ class SitingResult:
     sunlit_at: str = ""
     lon: np.ndarray = field(default=None, repr=False)
     lat: np.ndarray = field(default=None, repr=False)
+    geology: UnitContext | None = field(default=None, repr=False)
+
+    def units_near(self, row: int, col: int) -> list[dict]:
+        """Geologic units within science reach of a cell (empty without units)."""
+        return [] if self.geology is None else self.geology.units_near(row, col)
 
     def cell_of(self, lat: float, lon: float) -> tuple[int, int]:
         """Grid cell (row, col) holding a lat/lon; InputError outside the grid."""
@@ -143,6 +150,7 @@ class SitingResult:
             "suitability": _plain(self.suitability[r, c]),
             "excluded_by": failing,
             "relay_required": bool(self.inputs.earth_visibility_fraction[r, c] == 0.0),
+            "units_within_reach": self.units_near(r, c),
         }
 
     def score_points(self, points: pd.DataFrame) -> pd.DataFrame:
@@ -173,8 +181,10 @@ def _plain(value) -> float | None:
 
 
 def compute_inputs(grid: xr.DataArray, light: LightMaps, features: gpd.GeoDataFrame,
-                   criteria: Criteria, lon: np.ndarray, lat: np.ndarray) -> SiteInputs:
-    """Criterion rasters from the terrain grid, light maps and dated features."""
+                   criteria: Criteria, lon: np.ndarray, lat: np.ndarray,
+                   geology: UnitContext | None = None) -> SiteInputs:
+    """Criterion rasters from the terrain grid, light maps, geologic context (or, without
+    units, dated features)."""
     pixel_km = abs(grid.rio.transform().a) / 1000.0
     slope = slope_deg(grid).to_numpy().astype(float)
     rough = rms_slope_deg(grid, 3).to_numpy().astype(float)
@@ -184,11 +194,27 @@ def compute_inputs(grid: xr.DataArray, light: LightMaps, features: gpd.GeoDataFr
     psr = light.permanently_shadowed & np.isfinite(light.illumination_fraction)
     psr_distance = (ndimage.distance_transform_edt(~psr) * pixel_km if psr.any()
                     else np.full(slope.shape, np.inf))
-    science = science_value(lon, lat, features, criteria.science.reach_km,
-                            criteria.science.pre_nectarian_age_ga)
+    if geology is None:
+        science = science_value(lon, lat, features, criteria.science.reach_km,
+                                criteria.science.pre_nectarian_age_ga)
+        return SiteInputs(slope, rough, light.illumination_fraction,
+                          light.longest_darkness_days, light.earth_visibility_fraction,
+                          psr_distance, steep_distance, science, pixel_km)
     return SiteInputs(slope, rough, light.illumination_fraction, light.longest_darkness_days,
-                      light.earth_visibility_fraction, psr_distance, steep_distance, science,
-                      pixel_km)
+                      light.earth_visibility_fraction, psr_distance, steep_distance,
+                      geology.science_value(), pixel_km, geology.units_within_reach,
+                      geology.epochs_within_reach, geology.oldest_km)
+
+
+def geologic_context(grid: xr.DataArray, units: gpd.GeoDataFrame | None,
+                     criteria: Criteria) -> UnitContext | None:
+    """Units within reach of each cell (None when the atlas has no geologic units)."""
+    if units is None or units.empty or "symbol" not in units.columns:
+        return None
+    sampled = frozenset(units.loc[units["sample_ages_json"].fillna("") != "", "symbol"])
+    return unit_context(units, grid.shape, grid.rio.transform(),
+                        CRS.from_user_input(grid.rio.crs), criteria.science.reach_km,
+                        criteria.science.pre_nectarian_age_ga, sampled)
 
 
 def site_table(points, grid, inputs, score, suit, labels, lon, lat) -> pd.DataFrame:
@@ -222,11 +248,13 @@ def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
                step_hours=6.0, pixel_m: float | None = None, max_distance_km=100.0,
                n_azimuths=64, seed=0, progress: Progress | None = None,
                area: gpd.GeoDataFrame | None = None,
-               unit_target: tuple[str, gpd.GeoDataFrame] | None = None) -> SitingResult:
+               unit_target: tuple[str, gpd.GeoDataFrame] | None = None,
+               units: gpd.GeoDataFrame | None = None) -> SitingResult:
     """Run the whole siting pipeline for a region.
 
     ``area`` (polygons) restricts candidates to its inside; ``unit_target`` (unit id and its
-    polygon) adds a traverse from the top site to that geologic unit.
+    polygon) adds a traverse from the top site to that geologic unit; ``units`` (the
+    atlas's geologic units) drive the science criterion.
     """
     say = progress or (lambda _m: None)
     times = time_grid(start, end, step_hours)
@@ -249,7 +277,8 @@ def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
     lat = geometry.lat_deg.reshape(grid.shape)
     light = light_maps(horizons, geometry, sun, earth, step_hours)
     say("criteria")
-    inputs = compute_inputs(grid, light, features, criteria, lon, lat)
+    geology = geologic_context(grid, units, criteria)
+    inputs = compute_inputs(grid, light, features, criteria, lon, lat, geology)
     score = scores(inputs, criteria)
     failures = constraint_failures(inputs, criteria)
     if area is not None:
@@ -309,7 +338,7 @@ def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
             pass
     return SitingResult(grid, terrain, criteria, times, step_hours, light, inputs, score,
                         failures, suit, labels, threshold, table, sens, traverses,
-                        str(times[0]), lon, lat)
+                        str(times[0]), lon, lat, geology)
 
 
 def _nearest(cells, origin, count):

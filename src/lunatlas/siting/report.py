@@ -51,6 +51,17 @@ def traverse_records(result, source: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=MOON_GEOGRAPHIC)
 
 
+def _units_row(result, site) -> dict:
+    """One site's geologic context: the units within reach, nearest first."""
+    near = result.units_near(site.row, site.col)
+    oldest = [u for u in near if u["epoch"] == "pre-Nectarian"]
+    return {"name": site.name, "units": len(near),
+            "epochs": ", ".join(sorted({u["epoch"] for u in near})),
+            "nearest pre-Nectarian (km)": oldest[0]["distance_km"] if oldest else "beyond reach",
+            "units within reach (km)": "; ".join(f"{u['symbol']} {u['distance_km']:.0f}"
+                                                 for u in near)}
+
+
 def _markdown_table(frame: pd.DataFrame) -> str:
     head = "| " + " | ".join(frame.columns) + " |"
     sep = "|" + "---|" * len(frame.columns)
@@ -67,7 +78,10 @@ def write_report(result, out_dir: Path, figures: dict[str, Path], criteria_text:
                  "relay_required"] + [f"score_{c}" for c in CRITERIA]]
     raw = t[["name", "raw_illumination_fraction", "raw_longest_darkness_days",
              "raw_earth_visibility_fraction", "raw_psr_distance_km", "raw_slope_deg",
-             "raw_roughness_deg", "raw_science_value", "region_area_km2"]]
+             "raw_roughness_deg", "raw_science_value", "region_area_km2"]
+           + [c for c in ("raw_science_units_within_reach", "raw_science_epochs_within_reach",
+                          "raw_science_oldest_unit_km") if c in t.columns]]
+    geology = pd.DataFrame([_units_row(result, site) for site in t.itertuples()])
     paths = pd.DataFrame([{"from": n, "to": tgt, "length_km": round(p.length_km, 1),
                            "elevation_gain_m": round(p.elevation_gain_m),
                            "elevation_loss_m": round(p.elevation_loss_m),
@@ -87,6 +101,10 @@ def write_report(result, out_dir: Path, figures: dict[str, Path], criteria_text:
               "Raw criterion values:", "", _markdown_table(raw), "",
               "`in_top3_fraction`: share of Monte Carlo draws (weights and illumination/Earth "
               "visibility perturbed) in which the site ranks in the top 3.", "",
+              f"## Geology within {result.criteria.science.reach_km:g} km (science "
+              "criterion)", "",
+              _markdown_table(geology) if result.geology is not None else
+              "The atlas has no geologic units: the science score used dated craters.", "",
               "## Maps", ""]
     lines += [f"![{name}]({path.name})" for name, path in figures.items()]
     lines += ["", "## Traverses (nearest permanently shadowed region; top site to runner-up)",

@@ -7,7 +7,8 @@ Scores (0 = worst, 1 = best), documented normalisations:
   ice            1 − min(distance to a PSR / max_psr_distance_km, 1); 0 with no PSR in the grid
   communications Earth visibility fraction (0 ⇒ relay required)
   terrain        1 − min((slope + roughness) / (2·max_slope_deg), 1)
-  science        science value (0–1, from dated features within reach; see the pipeline)
+  science        science value (0–1): geologic units within reach when the atlas has them
+                 (lunatlas.geology.context.SCIENCE_FORMULA), else dated craters (the pipeline)
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class SiteInputs:
     steep_distance_km: np.ndarray
     science_value: np.ndarray
     pixel_km: float
+    science_units_within_reach: np.ndarray | None = None
+    science_epochs_within_reach: np.ndarray | None = None
+    science_oldest_unit_km: np.ndarray | None = None
 
     def raw(self) -> dict[str, np.ndarray]:
         return {k: v for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}

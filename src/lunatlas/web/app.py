@@ -222,15 +222,25 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
     def query(lat: Annotated[float, Query(ge=-90, le=90)],
               lon: Annotated[float, Query(ge=-180, le=180)],
               edition: Annotated[int | None, Query(ge=1)] = None) -> dict:
-        """What the atlas says at a point: unit (model age, source), nearest samples and site."""
+        """What the atlas says at a point: the geologic unit (symbol, name, epoch and its age
+        range, description, crater model age, sample ages, source), the crater-count area,
+        the nearest samples and site, and the light there."""
         store_ = atlas()
         n = edition_or_404(store_, edition)
         point = shapely.Point(lon, lat)
         units = store_.layer("units", n)
-        inside = units[units.contains(point)]
+        inside = units[units.intersects(point)]
+        areas = store_.layer("count_areas", n)
+        in_area = areas[areas.intersects(point)]
         samples = store_.layer("samples", n)
-        result = {"lat": lat, "lon": lon, "edition": n,
-                  "unit": _features(inside)[0]["properties"] if len(inside) else None,
+        unit = None
+        if len(inside):
+            feature = _features(inside.iloc[:1])[0]
+            unit = feature["properties"] | {"record_id": feature["id"]}
+            unit["sample_ages"] = json.loads(unit.pop("sample_ages_json", None) or "[]")
+        result = {"lat": lat, "lon": lon, "edition": n, "unit": unit,
+                  "count_area": (_features(in_area.iloc[:1])[0]["properties"]
+                                 | {"record_id": in_area.index[0]}) if len(in_area) else None,
                   "chronology": _features(store_.layer("chronologies", n))}
         if len(samples):
             d = great_circle_distance_m(lon, lat, samples.geometry.x, samples.geometry.y)
@@ -247,6 +257,28 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
             site["scores"] = json.loads(site.pop("scores_json") or "{}")
             result["nearest_site"] = site
         return result
+
+    @app.get("/api/units/legend")
+    def units_legend(view: Annotated[str, Query(pattern="^(south-polar|global)$")] = "global",
+                     edition: Annotated[int | None, Query(ge=1)] = None) -> list[dict]:
+        """Geologic units in a view (south-polar: south of 75°S): symbol, name, epoch, its
+        age range (Ga), official colour and polygon count, oldest epoch last."""
+        from lunatlas.geology.units import EPOCH_ORDER, unit_table
+
+        store_ = atlas()
+        units = store_.layer("units", edition_or_404(store_, edition))
+        if view == "south-polar":
+            units = units.cx[:, -90:-75]
+        table = unit_table()
+        counts = units.groupby("symbol").size() if len(units) else pd.Series(dtype=int)
+        rows = [{"symbol": s, "name": table.loc[s, "name"], "epoch": table.loc[s, "epoch"],
+                 "epoch_young_ga": float(table.loc[s, "epoch_young_ga"]),
+                 "epoch_old_ga": float(table.loc[s, "epoch_old_ga"]),
+                 "colour": table.loc[s, "colour"], "polygons": int(n)}
+                for s, n in counts.items() if s in table.index]
+        return sorted(rows, key=lambda r: (EPOCH_ORDER.index(table.loc[r["symbol"],
+                                                                      "epoch_code"]),
+                                           r["symbol"]))
 
     @app.get("/api/sites")
     def sites(edition: Annotated[int | None, Query(ge=1)] = None) -> list[dict]:

@@ -21,9 +21,13 @@ RASTERS = {
     "suitability": ("suitability.tif", "viridis", (0.0, 1.0)),
     "illumination": ("illumination_fraction.tif", "magma", (0.0, 1.0)),
     "hillshade-global": ("hillshade_global.tif", None, (0.0, 1.0)),
+    "geology": ("geology_units.tif", "units", (0.0, 255.0)),
+    "geology-global": ("geology_units.tif", "units", (0.0, 255.0)),
 }
-VIEWS = {"south-polar": ("hillshade", "suitability", "illumination"),
-         "global": ("hillshade-global",)}
+"""Tile name → (file beside the atlas, colour map, value range). ``units``: class codes
+coloured in the official unit colours listed in the file's ``symbols`` tag."""
+VIEWS = {"south-polar": ("hillshade", "geology", "suitability", "illumination"),
+         "global": ("hillshade-global", "geology-global")}
 
 
 @lru_cache(maxsize=1)
@@ -52,13 +56,35 @@ def render_tile(folder: Path, name: str, z: int, x: int, y: int) -> bytes | None
     path = folder / filename
     with Reader(str(path), tms=tms_for(name)) as src:
         try:
-            image = src.tile(x, y, z, tilesize=256)
+            image = src.tile(x, y, z, tilesize=256,
+                             resampling_method="nearest" if colormap == "units" else "bilinear")
         except TileOutsideBounds:
             return None
+        if colormap == "units":
+            return image.render(img_format="PNG", colormap=unit_colormap(path))
     image.rescale(in_range=((lo, hi),))
     if colormap is None:
         return image.render(img_format="PNG")
     return image.render(img_format="PNG", colormap=cmap.get(colormap))
+
+
+@lru_cache(maxsize=8)
+def unit_colormap(path: Path) -> dict[int, tuple[int, int, int, int]]:
+    """Class code → RGBA in the official unit colours (code 0 transparent)."""
+    import json
+
+    import rasterio
+
+    from lunatlas.geology.classify import hex_rgb
+    from lunatlas.geology.units import unit_table
+
+    with rasterio.open(path) as src:
+        symbols = json.loads(src.tags()["symbols"])
+    table = unit_table()
+    colours = {0: (0, 0, 0, 0)}
+    colours.update({i: (*hex_rgb(table.loc[s, "colour"]), 200)
+                    for i, s in enumerate(symbols, start=1)})
+    return colours
 
 
 def tile_bounds_ok(name: str, z: int, x: int, y: int) -> bool:
@@ -84,4 +110,4 @@ def view_config(view: str) -> dict:
 
 
 __all__ = ["RASTERS", "VIEWS", "global_tms", "render_tile", "south_polar_tms",
-           "tile_bounds_ok", "view_config"]
+           "tile_bounds_ok", "unit_colormap", "view_config"]

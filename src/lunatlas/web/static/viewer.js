@@ -34,13 +34,16 @@ async function main() {
   for (const name of ["hillshade", "hillshade-global"]) {
     if (tms.rasters.includes(name)) bases[name] = tile(name).addTo(map);
   }
+  for (const name of ["geology", "geology-global"]) {
+    if (tms.rasters.includes(name)) overlays["geologic units"] = tile(name).setOpacity(0.7)
+      .addTo(map);
+  }
   for (const name of ["suitability", "illumination"]) {
     if (tms.rasters.includes(name)) overlays[name] = tile(name).setOpacity(0.6);
   }
   const styles = {
     craters: { color: "#f4d35e", radius: 3 }, samples: { color: "#ff5d8f", radius: 6 },
-    sites: { color: "#ffd700", radius: 8 }, units: { color: "#9bf6ff" },
-    traverses: { color: "#00e5ff", weight: 3 },
+    sites: { color: "#ffd700", radius: 8 }, traverses: { color: "#00e5ff", weight: 3 },
   };
   for (const name of Object.keys(styles)) {
     overlays[name] = L.geoJSON(null, {
@@ -61,10 +64,11 @@ async function main() {
     div.innerHTML = Object.entries(styles).map(([k, s]) =>
       `<i style="background:${s.color}"></i>${k}`).join("<br>") +
       "<br><i style='background:linear-gradient(90deg,#440154,#21918c,#fde725)'></i>" +
-      "suitability 0→1";
+      "suitability 0→1<div id='unit-legend'></div>";
     return div;
   };
   legend.addTo(map);
+  if (overlays["geologic units"]) await unitLegend();
   map.on("mousemove", (e) => {
     document.getElementById("coords").textContent =
       `lat ${e.latlng.lat.toFixed(3)}°, lon ${e.latlng.lng.toFixed(3)}°E`;
@@ -73,9 +77,20 @@ async function main() {
     const q = await getJSON(`/api/query?lat=${e.latlng.lat.toFixed(5)}` +
       `&lon=${e.latlng.lng.toFixed(5)}&edition=${state.edition}`);
     const lines = [`<b>${fmt(q.lat)}°, ${fmt(q.lon)}°E</b> (edition ${q.edition})`];
-    if (q.unit) lines.push(`unit ${esc(q.unit.name)}: ${fmt(q.unit.model_age_ga, 2)} Ga ` +
-      `(${esc(q.unit.era)}); ${esc(q.unit.age_source)}`);
-    else lines.push("no dated unit here");
+    if (q.unit) {
+      const u = q.unit;
+      lines.push(`<b>${esc(u.symbol)}</b> ${esc(u.name)}`);
+      lines.push(`${esc(u.epoch)} (${fmt(u.epoch_young_ga, 2)}–${fmt(u.epoch_old_ga, 2)} Ga)`);
+      if (u.model_age_ga !== null) lines.push(`crater model age ${fmt(u.model_age_ga, 2)} ` +
+        `(−${fmt(u.model_age_minus_ga, 2)}/+${fmt(u.model_age_plus_ga, 2)}) Ga`);
+      for (const s of u.sample_ages) lines.push(`sample ${esc(s.mission)} ${esc(s.sample_id)}: ` +
+        `${fmt(s.age_ga, 3)} Ga${s.conflict ? " ⚠ outside the mapped epoch" : ""}`);
+      lines.push(`<i>${esc(u.description)}</i>`);
+      if (u.ambiguity) lines.push(`ambiguous: ${esc(u.ambiguity)}`);
+      lines.push(`<small>source: ${esc(u.source)}</small>`);
+    } else lines.push("no geologic unit here");
+    if (q.count_area) lines.push(`count area ${esc(q.count_area.unit_code)}: ` +
+      `${fmt(q.count_area.model_age_ga, 2)} Ga`);
     if (q.nearest_site) lines.push(`nearest site ${esc(q.nearest_site.name)}: score ` +
       `${fmt(q.nearest_site.score)}, ${fmt(q.nearest_site.distance_km, 1)} km away`);
     if (q.nearest_samples) lines.push(`nearest sample: ${esc(q.nearest_samples[0].mission)} ` +
@@ -88,7 +103,7 @@ async function main() {
 }
 
 async function loadLayers() {
-  for (const name of ["craters", "samples", "sites", "units", "traverses"]) {
+  for (const name of ["craters", "samples", "sites", "traverses"]) {
     const box = VIEW === "global" ? "" : "&bbox=-180,-90,180,-70";
     const data = await getJSON(`/api/layers/${name}?edition=${state.edition}${box}` +
       "&limit=5000");
@@ -99,6 +114,13 @@ async function loadLayers() {
     `<tr><td>${s.rank}</td><td>${esc(s.name)}</td><td>${fmt(s.scores.lat ?? s.geometry.coordinates[1])}</td>` +
     `<td>${fmt(s.geometry.coordinates[0])}</td><td>${fmt(s.score)}</td>` +
     `<td>${fmt(s.scores.in_top3_fraction, 2)}</td></tr>`).join("");
+}
+
+async function unitLegend() {
+  const units = await getJSON(`/api/units/legend?view=${VIEW}`);
+  document.getElementById("unit-legend").innerHTML = "<b>geologic units</b><br>" +
+    units.map((u) => `<i style="background:${u.colour}"></i>${esc(u.symbol)} ` +
+      `${esc(u.name)}`).join("<br>");
 }
 
 async function loadEditions() {
