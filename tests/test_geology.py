@@ -17,7 +17,7 @@ from rasterio.transform import from_origin
 from lunatlas.crs import MOON_GEOGRAPHIC, MOON_RADIUS_M, MOON_SOUTH_POLAR
 from lunatlas.errors import ChecksumError, InputError, LunarCRSError, RasterError
 from lunatlas.geology.classify import classify_rendering, hex_rgb
-from lunatlas.geology.polygons import area_km2, pixel_areas_km2, units_at, vectorise_classes
+from lunatlas.geology.polygons import pixel_areas_km2, units_at, vectorise_classes
 from lunatlas.geology.product import PRODUCT_TABLE, load_product, read_rendering
 from lunatlas.geology.units import EPOCHS, unit_table
 

@@ -261,7 +261,8 @@ def test_a_chang_e_5_analysis_moves_the_literature_point_and_redates(built_atlas
     assert ce5_after["age_ga"] == pytest.approx((2.030 + 1.90) / 2, abs=1e-3)
     assert ce5_after["n1_per_km2"] == ce5_before["n1_per_km2"]
     # A younger age for the same density: a higher rate, so every counted unit gets younger.
-    old, new = after.layer("count_areas", 1)["model_age_ga"], after.layer("count_areas")["model_age_ga"]
+    old = after.layer("count_areas", 1)["model_age_ga"]
+    new = after.layer("count_areas")["model_age_ga"]
     assert (new < old).all()
     result = CliRunner().invoke(cli, ["atlas", "diff", "1", "2", "--atlas", str(atlas)])
     assert "~ site:Chang'e_5: age_ga: 2.03 → 1.965" in result.output, result.output

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from lunatlas.crs import MOON_GEOGRAPHIC
 from lunatlas.data.fetch import dataset_path
 from lunatlas.errors import DatasetError
 from lunatlas.geology.gis import read_geounits
@@ -31,14 +30,3 @@ def geologic_units(data_dir: Path | None = None) -> tuple[gpd.GeoDataFrame, str]
                               PRODUCT_SOURCE, PROVENANCE)
     return units, PRODUCT_SOURCE
 
-
-def south_polar_labels(data_dir: Path | None = None) -> gpd.GeoDataFrame | None:
-    """I-1162 south-polar unit label points (symbol, name, epoch) in IAU_2015:30100, or None
-    when the data folder does not have them."""
-    try:
-        path = dataset_path("usgs-i1162-labels", data_dir=data_dir, download=False)
-    except DatasetError:
-        return None
-    labels = gpd.read_file(path, engine="pyogrio")
-    keep = [c for c in ("UnitSymbol", "UnitName", "Epoch") if c in labels.columns]
-    return labels[[*keep, "geometry"]].to_crs(MOON_GEOGRAPHIC)

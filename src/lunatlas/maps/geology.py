@@ -31,7 +31,8 @@ def units_legend(fig: Figure, codes: np.ndarray, symbols: list[str], *, ncol: in
     handles = [Patch(facecolor=table.loc[s, "colour"], edgecolor="#333333", linewidth=0.4,
                      label=f"{s} {table.loc[s, 'name']}") for s in shown]
     if handles:
-        fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=6.2,
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.005),
+                   ncol=ncol, fontsize=6.2,
                    title=title, title_fontsize=7.5, frameon=False,
                    handlelength=1.2, columnspacing=1.0)
     return shown

@@ -129,7 +129,7 @@ def render_global_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFrame],
     left, bottom, right, top = dem_geo.rio.bounds()
     units = layers.get("units")
     has_units = units is not None and not units.empty
-    fig = Figure(figsize=(14, 10.4 if has_units else 7.6), dpi=110)
+    fig = Figure(figsize=(14, 9.8 if has_units else 7.6), dpi=110)
     ax = fig.subplots()
     _draw_base(fig, ax, dem_geo, (left, right, bottom, top), units)
     craters = layers.get("craters")
@@ -154,7 +154,7 @@ def render_global_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFrame],
     ax.set_title(title or "Lunatlas — global view (equirectangular, IAU 2015 Moon sphere)")
     ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
     if has_units:
-        fig.subplots_adjust(left=0.05, right=0.98, top=0.96, bottom=0.25)
+        fig.subplots_adjust(left=0.05, right=0.98, top=0.96, bottom=0.24)
     else:
         fig.tight_layout()
     fig.savefig(out_path)
