@@ -173,7 +173,6 @@ def site(ctx: click.Context, **params) -> None:
     global_dem = load_global_dem(ctx.obj["data_dir"])
     write_cog(out_dir / "hillshade_global.tif",
               {"hillshade": hillshade(global_dem, exaggeration=3.0).to_numpy()}, global_dem)
-    write_geology_tiles(Atlas(atlas_path).layer("units"), out_dir)
     figures = {"suitability": plot_suitability(result, out_dir / "site_suitability.png"),
                "constraints": plot_constraints(result, out_dir / "site_constraints.png"),
                "sensitivity": plot_sensitivity(result, out_dir / "site_sensitivity.png")}
@@ -181,6 +180,7 @@ def site(ctx: click.Context, **params) -> None:
 
     snapshot = Atlas(atlas_path).at()
     layers = {n: snapshot.layer(n) for n in ("craters", "samples", "sites", "units")}
+    write_geology_tiles(layers["units"], out_dir)
     if params["region"] == "south-pole":
         figures["atlas"] = render_south_polar_map(
             result.terrain.dem, layers, out_dir / "map_south_polar.png",

@@ -113,6 +113,7 @@ _FROM_WHEEL = "File SHA-256 from the pinned wheel, whose SHA-256 PyPI serves."
 _PDS_LOLA = "https://pds-geosciences.wustl.edu/lro/lro-l-lola-3-rdr-v1/lrolol_1xxx/data/lola_gdr"
 _SHARED_COPY = ("SHA-256 of the copy in shared/data (its MANIFEST says: unaltered); "
                 "not re-confirmed against the official server from this offline machine.")
+_SHARED_COPY_NO_URL = "Official URL not confirmed; " + _SHARED_COPY
 
 _DATASETS: tuple[Dataset, ...] = (
     Dataset(
@@ -224,7 +225,7 @@ _DATASETS: tuple[Dataset, ...] = (
         citation="Mazarico et al. 2011 Icarus 211; LOLA/LROC PSR products",
         units="polygon areas km²; no .prj: south polar stereographic, sphere R=1 737.4 km, lon0=0",
         crs="IAU_2015:30135 (assigned: the files carry no .prj)",
-        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        checksum_note=_SHARED_COPY_NO_URL,
         tags=("polar", "psr"),
     ),
     Dataset(
@@ -236,7 +237,7 @@ _DATASETS: tuple[Dataset, ...] = (
         citation="Head et al. 2010, Science 329:1504, doi:10.1126/science.1195050",
         units="Lon, Lat deg; Diam_km km (file uses CR-only line endings)",
         crs="IAU_2015:30100",
-        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        checksum_note=_SHARED_COPY_NO_URL,
         tags=("craters",),
     ),
     Dataset(
@@ -248,7 +249,7 @@ _DATASETS: tuple[Dataset, ...] = (
         citation="Wang J. et al. 2021 / Wu et al. 2022, Geophys. Res. Lett.",
         units="Longitude, Latitude deg; Diameter_m, Depth_m metres",
         crs="IAU_2015:30100",
-        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        checksum_note=_SHARED_COPY_NO_URL,
         tags=("craters", "polar"),
     ),
     Dataset(
@@ -301,7 +302,7 @@ _GEOLOGY: tuple[Dataset, ...] = (
         crs="IAU_2015:30100 (assigned: the JPEG carries no georeferencing)",
         notes="Source of the embedded product `lunatlas/geology/data/unified_classes.tif` "
               "(scripts/build_geology_product.py).",
-        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        checksum_note=_SHARED_COPY_NO_URL,
         tags=("geology",),
     ),
     Dataset(
@@ -313,7 +314,7 @@ _GEOLOGY: tuple[Dataset, ...] = (
         citation="USGS Astrogeology, digital renovation of the 1:5M lunar geologic maps (2013)",
         units="lon, lat degrees (−180..180 E); UnitSymbol of the source map",
         crs="IAU_2015:30100",
-        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        checksum_note=_SHARED_COPY_NO_URL,
         tags=("geology",),
     ),
     Dataset(
@@ -331,7 +332,7 @@ _GEOLOGY: tuple[Dataset, ...] = (
         citation="Wilhelms, Howard & Wilshire 1979, USGS Map I-1162 (2013 GIS renovation)",
         units="points; UnitSymbol, UnitName, Epoch",
         crs="Moon 2000 south polar stereographic (the .prj)",
-        checksum_note="Official URL not confirmed; " + _SHARED_COPY,
+        checksum_note=_SHARED_COPY_NO_URL,
         tags=("geology", "polar"),
     ),
 )

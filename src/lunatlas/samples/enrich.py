@@ -218,14 +218,17 @@ def redate_geologic_units(units: pd.DataFrame, count_areas: gpd.GeoDataFrame,
                                                               if c in units.columns]),
                             geometry="geometry", crs=count_areas.crs)
     dated, areas = date_geologic_units(base, count_areas, samples)
-    touched = (dated["age_source"].fillna("") != "") | (dated["sample_ages_json"].fillna("")
-                                                       != "")
     before = units.reset_index()
-    was = (before["age_source"].fillna("") != "") | (before["sample_ages_json"].fillna("")
-                                                    != "")
-    keep = touched | dated["record_id"].isin(before.loc[was, "record_id"])
+    keep = _has_ages(dated) | dated["record_id"].isin(before.loc[_has_ages(before),
+                                                                 "record_id"])
     columns = ["record_id", *LAYERS["units"].columns, "geometry"]
     return dated.loc[keep, columns].reset_index(drop=True), areas
+
+
+def _has_ages(units: pd.DataFrame) -> pd.Series:
+    """Units that a count or a sample dates."""
+    return ((units["age_source"].fillna("") != "")
+            | (units["sample_ages_json"].fillna("") != ""))
 
 
 def _changed_ages(before: pd.DataFrame, after: gpd.GeoDataFrame) -> int:

@@ -197,13 +197,13 @@ def compute_inputs(grid: xr.DataArray, light: LightMaps, features: gpd.GeoDataFr
     if geology is None:
         science = science_value(lon, lat, features, criteria.science.reach_km,
                                 criteria.science.pre_nectarian_age_ga)
-        return SiteInputs(slope, rough, light.illumination_fraction,
-                          light.longest_darkness_days, light.earth_visibility_fraction,
-                          psr_distance, steep_distance, science, pixel_km)
+        context = (None, None, None)
+    else:
+        science = geology.science_value()
+        context = (geology.units_within_reach, geology.epochs_within_reach, geology.oldest_km)
     return SiteInputs(slope, rough, light.illumination_fraction, light.longest_darkness_days,
-                      light.earth_visibility_fraction, psr_distance, steep_distance,
-                      geology.science_value(), pixel_km, geology.units_within_reach,
-                      geology.epochs_within_reach, geology.oldest_km)
+                      light.earth_visibility_fraction, psr_distance, steep_distance, science,
+                      pixel_km, *context)
 
 
 def geologic_context(grid: xr.DataArray, units: gpd.GeoDataFrame | None,
