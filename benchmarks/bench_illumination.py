@@ -52,7 +52,7 @@ def main() -> None:
           f"({cells * times.size / t_map / 1e6:.0f} M cell·instants/s)")
     print(f"  peak resident memory             {peak_mb:7.0f} MB")
     print(f"  mean illumination {np.nanmean(maps.illumination_fraction):.3f}, "
-          f"{int(maps.permanently_shadowed.sum())} cells never lit")
+          f"{int(maps.never_lit.sum())} cells never lit")
 
 
 if __name__ == "__main__":

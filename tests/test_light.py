@@ -68,7 +68,7 @@ def test_exact_pole_on_a_smooth_sphere_sees_the_sun_about_half_the_time(year_6h)
     times, sun_earth = year_6h
     maps = light_map(flat_grid(-90.0, 0.0, n=41, pixel=250.0), times, 6, 64, 5_000.0, sun_earth)
     assert maps.illumination_fraction[20, 20] == pytest.approx(0.5, abs=0.06)
-    assert not maps.permanently_shadowed.any()
+    assert not maps.never_lit.any()
 
 
 def test_pit_floor_is_dark_while_the_sun_is_lower_than_its_rim(year_6h):
@@ -79,7 +79,7 @@ def test_pit_floor_is_dark_while_the_sun_is_lower_than_its_rim(year_6h):
     grid = flat_grid(-70.0, 30.0, n=61, pixel=100.0, heights=pit)
     maps = light_map(grid, times, 6, 64, 5_000.0, sun_earth)
     point = light_point(grid, -70.0, 30.0, "2026-01-01", "2026-12-31", 6, n_azimuths=64,
-                        max_distance_m=5_000.0, pixel_m=100.0)
+                        max_distance_m=5_000.0)
     s = point.series
     rim = math.degrees(math.atan(1500.0 / 2000.0))
     assert np.all(s.sun_fraction[s.sun_elevation_deg < rim - 1.0] == 0.0)
@@ -106,7 +106,7 @@ def test_distributed_tiles_equal_single_process_bit_for_bit(global_dem):
         tiled = light_map_distributed(grid, times, 12, client, 32, 40_000.0, tile_px=25,
                                       sun_earth=sun_earth)
     for name in ("illumination_fraction", "longest_darkness_days",
-                 "earth_visibility_fraction", "longest_earth_gap_days", "permanently_shadowed"):
+                 "earth_visibility_fraction", "longest_earth_gap_days", "never_lit"):
         assert np.array_equal(getattr(single, name), getattr(tiled, name), equal_nan=True), name
     assert grid.shape[0] > 3 * 25  # really tiled (4 × 4 tiles)
 
@@ -120,7 +120,7 @@ def test_bad_point_requests(global_dem):
         light_point(global_dem, 0, 0, "2026-01-01", "2026-01-02", 0)
     holes = flat_grid(-70, 30, heights=np.where(np.eye(41) > 0, np.nan, 0.0))
     with pytest.raises(InputError, match="nodata"):
-        light_point(holes, -70.0, 30.0, "2026-01-01", "2026-01-02", 1, pixel_m=500.0,
+        light_point(holes, -70.0, 30.0, "2026-01-01", "2026-01-02", 1,
                     max_distance_m=2000.0)
 
 

@@ -182,7 +182,7 @@ def test_ranked_sites_pass_constraints_and_traverses_reach_psrs(south_pole):
     assert to_psr and any(t[1] == "site S2" for t in r.traverses)
     for _name, _target, path in to_psr:
         end = path.cells[-1]
-        assert r.light.permanently_shadowed[end]
+        assert r.light.never_lit[end]
         assert path.max_slope_deg <= load_criteria().constraints.max_slope_deg + 1e-9
         assert path.length_km > 0
     assert r.sensitivity.in_top_fraction.shape == (len(r.table),)
@@ -318,7 +318,7 @@ def test_synthetic_dem_ridge_beside_a_shadowed_crater_ranks_first(tmp_path, atla
     x, y = (float(v) for v in lonlat_to(MOON_SOUTH_POLAR, best["lon"], best["lat"]))
     assert abs(x - 2_000) < 1_500 and abs(y) < 10_000  # on the ridge crest
     crater_floor = with_ridge.cell_of(*_latlon_of(12_000, 0))
-    assert with_ridge.light.permanently_shadowed[crater_floor]
+    assert with_ridge.light.never_lit[crater_floor]
     flattened = run(0.0)
     r, c = with_ridge.cell_of(float(best["lat"]), float(best["lon"]))
     assert flattened.inputs.illumination_fraction[r, c] < \

@@ -157,17 +157,17 @@ def light_map_command(ctx: click.Context, start: str, end: str, step_hours: floa
              "longest_darkness_days": maps.longest_darkness_days,
              "earth_visibility_fraction": maps.earth_visibility_fraction,
              "longest_earth_gap_days": maps.longest_earth_gap_days,
-             "permanently_shadowed": maps.permanently_shadowed.astype("float32")}
+             "never_lit": maps.never_lit.astype("float32")}
     units = {"illumination_fraction": "1", "longest_darkness_days": "d",
              "earth_visibility_fraction": "1", "longest_earth_gap_days": "d",
-             "permanently_shadowed": "1 = never lit in the period"}
+             "never_lit": "1 = never lit in the period"}
     tif = write_cog(out_dir / "illumination.tif", bands, dem, units)
     png = plot_light_maps(dem, {
         "illumination fraction": (maps.illumination_fraction, "magma", "fraction"),
         "longest darkness": (maps.longest_darkness_days, "viridis_r", "days"),
         "Earth visibility": (maps.earth_visibility_fraction, "Blues", "fraction"),
-        "shadowed all period": (maps.permanently_shadowed.astype(float), "Greys", "1 = never lit"),
+        "shadowed all period": (maps.never_lit.astype(float), "Greys", "1 = never lit"),
     }, out_dir / "illumination.png", f"{start} → {end}, every {step_hours:g} h")
     lit = np.nanmax(maps.illumination_fraction)
     click.echo(f"wrote {tif} and {png}; best illumination {lit:.3f}, "
-               f"{int(maps.permanently_shadowed.sum())} cells never lit")
+               f"{int(maps.never_lit.sum())} cells never lit")

@@ -42,11 +42,28 @@ def _run_site(ctx: click.Context, params: dict, progress=None):
             raise LunatlasError(f"--to-unit {wanted!r}: no unit with that record id or symbol "
                                 f"in {atlas_path} (symbols: {', '.join(symbols)})")
     result = run_siting(params["region"], criteria, features, data_dir=ctx.obj["data_dir"],
-                        dem_path=params["dem_path"], start=params["start"], end=params["end"],
-                        step_hours=params["step_hours"], pixel_m=params["pixel_m"],
-                        progress=progress, area=area, unit_target=unit_target,
-                        units=units)
+                        dem_paths=tuple(params["dem_paths"]), start=params["start"],
+                        end=params["end"], step_hours=params["step_hours"],
+                        pixel_m=params["pixel_m"], progress=progress, area=area,
+                        unit_target=unit_target, units=units,
+                        observer_height_m=params["height_m"],
+                        correct_datum=not params["no_datum_correction"])
     return result, atlas_path
+
+
+def format_site_table(table, step_hours: float) -> str:
+    """The ranked sites as printed: nights cut by the period shown as ">= N", the terrain
+    each site rests on, and the nearest named feature."""
+    shown = table[["rank", "name", "lat", "lon", "terrain_m", "suitability",
+                   "raw_illumination_fraction", "raw_longest_darkness_days",
+                   "raw_earth_visibility_fraction", "in_top3_fraction", "place"]].copy()
+    shown["terrain_m"] = [f"{v:,.0f}" for v in shown["terrain_m"]]
+    shown["raw_longest_darkness_days"] = [
+        (">= " if cut else "") + f"{days:.2f}" for days, cut in
+        zip(table["raw_longest_darkness_days"], table["darkness_window_limited"], strict=True)]
+    shown.columns = ["rank", "name", "lat", "lon", "terrain m", "suitability", "sunlit",
+                     "longest night d", "Earth vis.", "in top 3", "place"]
+    return shown.to_string(index=False)
 
 
 def write_geology_tiles(units, out_dir: Path) -> Path | None:
@@ -96,14 +113,24 @@ def _read_area(path: Path):
               help="Atlas to extend (default: OUT/atlas.gpkg, built if absent).")
 @click.option("--criteria", "criteria_path", type=click.Path(path_type=Path), default=None,
               help="Criteria TOML (default: the documented bundled one).")
-@click.option("--dem", "dem_path", type=click.Path(path_type=Path), default=None,
-              help="DEM (default: LOLA polar DEM if at hand, else the embedded global DEM).")
+@click.option("--dem", "dem_paths", type=click.Path(path_type=Path), multiple=True,
+              help="DEM; repeat to nest several (finest used where it covers). Default: "
+                   "every polar DEM in the data folder or cache nested in the embedded "
+                   "1.6 km LOLA polar DEM.")
+@click.option("--height-m", type=click.FloatRange(0.0, 100.0), default=None,
+              help="Observer height above the ground for light and Earth visibility (m); "
+                   "default: the criteria file's [observer] height_m (2 m, a lander's "
+                   "solar array).")
+@click.option("--no-datum-correction", is_flag=True,
+              help="Keep each nested DEM's heights as they are (default: shift a DEM onto "
+                   "its parent when their offset exceeds the parent's scatter).")
 @click.option("--start", default="2026-01-01", show_default=True, help="UTC start.")
 @click.option("--end", default="2026-12-31", show_default=True, help="UTC end.")
 @click.option("--step", "step_hours", type=float, default=6.0, show_default=True,
               help="Time step (hours).")
 @click.option("--pixel-m", type=click.FloatRange(min=10.0), default=None,
-              help="Grid pixel (m); default 2000 on the global DEM, 500 on a polar DEM.")
+              help="Region grid pixel (m); default: the coarsest DEM's (500 m–2 km). Finer "
+                   "DEMs are evaluated on their own grids as well.")
 @click.option("--points", "points_csv", type=click.Path(path_type=Path), default=None,
               help="Also score these points (CSV: name, lat, lon).")
 @click.option("--area", "area_path", type=click.Path(path_type=Path), default=None,
@@ -151,6 +178,10 @@ def site(ctx: click.Context, **params) -> None:
             progress.advance(task)
 
         result, atlas_path = _run_site(ctx, params, step)
+    click.echo(f"terrain: {result.terrain.stack.describe()}; observer "
+               f"{result.observer_height_m:g} m above ground", err=True)
+    for note in result.terrain.datum_notes():
+        click.echo(f"vertical datum: {note}", err=True)
     if result.terrain.warning:
         click.echo(f"warning: {result.terrain.warning}", err=True)
     command = command_line(ctx)
@@ -187,13 +218,14 @@ def site(ctx: click.Context, **params) -> None:
             title=f"Lunatlas south polar view, edition {snapshot.edition}: ranked sites")
     criteria_text = (Path(params["criteria_path"]).read_text("utf-8")
                      if params["criteria_path"] else default_criteria_text())
-    source = Path(result.terrain.dem.attrs["source"])
-    provenance = [{"input": "terrain", "dataset": result.terrain.source,
-                   "sha256": sha256_of(source)[:16] + "…"},
-                  {"input": "ephemeris", "dataset": "de421-spk + moon-frame-kernels + naif-lsk",
-                   "sha256": "registry-pinned"},
-                  {"input": "features", "dataset": f"atlas {atlas_path.name} edition "
-                   f"{snapshot.edition}", "sha256": sha256_of(atlas_path)[:16] + "…"}]
+    provenance = [{"input": f"terrain ({layer.pixel_m:,.0f} m/px)", "dataset": layer.label,
+                   "sha256": sha256_of(layer.path)[:16] + "…"}
+                  for layer in result.terrain.stack.layers]
+    provenance += [
+        {"input": "ephemeris", "dataset": "de421-spk + moon-frame-kernels + naif-lsk",
+         "sha256": "registry-pinned"},
+        {"input": "features", "dataset": f"atlas {atlas_path.name} edition "
+         f"{snapshot.edition}", "sha256": sha256_of(atlas_path)[:16] + "…"}]
     wall = time.perf_counter() - started
     md, html_path = write_report(result, out_dir, figures, criteria_text, provenance,
                                  command, wall, snapshot.edition, atlas_path)
@@ -201,8 +233,7 @@ def site(ctx: click.Context, **params) -> None:
         scored = result.score_points(points)
         scored.to_csv(out_dir / "scored_points.csv", index=False)
         click.echo(f"scored {len(scored)} points → {out_dir / 'scored_points.csv'}")
-    cols = ["rank", "name", "lat", "lon", "suitability", "in_top3_fraction", "relay_required"]
-    click.echo(result.table[cols].to_string(index=False))
+    click.echo(format_site_table(result.table, result.step_hours))
     click.echo(f"atlas {atlas_path} edition {snapshot.edition}; report {md} and {html_path}; "
                f"wall time {wall:.1f} s")
 

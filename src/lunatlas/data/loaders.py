@@ -22,8 +22,8 @@ from lunatlas.crs import MOON_GEOGRAPHIC, MOON_RADIUS_M, normalize_longitude, re
 from lunatlas.data.fetch import dataset_path
 from lunatlas.errors import DatasetError, InputError, RasterError
 
-LUNAR_RELIEF_LIMIT_M = 12_000.0
-"""Heights beyond ±12 km of the 1 737.4 km sphere mean wrong units or scale (the Moon's
+LUNAR_RELIEF_LIMIT_M = 20_000.0
+"""Heights beyond ±20 km of the 1 737.4 km sphere mean wrong units or scale (the Moon's
 known relief spans about −9.1 km to +10.8 km)."""
 
 
@@ -70,7 +70,7 @@ def read_dem(path: str | Path, band: int = 1) -> xr.DataArray:
     if lo < -LUNAR_RELIEF_LIMIT_M or hi > LUNAR_RELIEF_LIMIT_M:
         raise RasterError(
             f"{path}: heights span {lo:.0f}..{hi:.0f} m after scale {scale} and offset "
-            f"{offset}; expected metres above the {radius:.0f} m sphere within ±12 km "
+            f"{offset}; expected metres above the {radius:.0f} m sphere within ±20 km "
             "(check the band's scale factor/units)"
         )
     ny, nx = values.shape

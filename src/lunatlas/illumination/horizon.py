@@ -170,7 +170,8 @@ def _near_field(z, row, col, dcol, drow, step_px, pixel_step, n_near, radius, h_
 
 
 @njit(cache=True, parallel=True)
-def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, out, a):
+def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, observer_m, out,
+                  a):
     ny, nx = z.shape
     x_major = abs(dcol) >= abs(drow)
     if x_major:
@@ -223,7 +224,7 @@ def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, out, a
             drop = s * s / (2.0 * radius)
             S[count] = s
             G[count] = hv - drop
-            OG[count] = own - drop
+            OG[count] = own + observer_m - drop
             K[count] = k
             cell_major[count] = m
             cell_minor[count] = c
@@ -242,7 +243,7 @@ def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, out, a
                 continue
             tan_far = res[q] - S[q] / radius if res[q] > -np.inf else -np.inf
             tan_near = _near_field(z, row, col, dcol, drow, step / pixel, step, near, radius,
-                                   z[row, col])
+                                   z[row, col] + observer_m)
             best = max(tan_far, tan_near)
             out[a, row, col] = 0.0 if best == -np.inf else math.degrees(math.atan(best))
 
@@ -275,12 +276,14 @@ def halo_pixels(max_distance_m: float, pixel_m: float) -> int:
 
 def horizon_angles(heights_m: np.ndarray, pixel_m: float, azimuths_deg: np.ndarray,
                    max_distance_m: float, radius_m: float = MOON_RADIUS_M,
-                   origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+                   origin: tuple[int, int] = (0, 0), observer_height_m: float = 0.0
+                   ) -> np.ndarray:
     """Horizon elevation angle (degrees, float32) for every cell and azimuth.
 
     ``heights_m`` (ny, nx) are heights above the reference sphere; ``origin`` is the global
-    (row, col) of ``heights_m[0, 0]`` when it is a tile of a larger grid. Returns an array of
-    shape (A, ny, nx).
+    (row, col) of ``heights_m[0, 0]`` when it is a tile of a larger grid;
+    ``observer_height_m`` lifts the observer above the local surface (a mast, a lander's
+    solar array). Returns an array of shape (A, ny, nx).
     """
     z = np.ascontiguousarray(heights_m, dtype=np.float64)
     azimuths = np.asarray(azimuths_deg, dtype=float)
@@ -290,17 +293,17 @@ def horizon_angles(heights_m: np.ndarray, pixel_m: float, azimuths_deg: np.ndarr
         window = window_samples(max_distance_m, pixel_m, az_deg)
         _horizon_pass(z, int(origin[0]), int(origin[1]), dcol, drow,
                       float(pixel_m), window, min(NEAR_FIELD_SAMPLES, window + 1),
-                      float(radius_m), out, a)
+                      float(radius_m), float(observer_height_m), out, a)
     return out
 
 
 @njit(cache=True, parallel=True)
-def _brute_force(z, directions, pixel, max_distance, radius, step_px, out):
+def _brute_force(z, directions, pixel, max_distance, radius, step_px, observer_m, out):
     ny, nx = z.shape
     for idx in prange(ny * nx):
         r = idx // nx
         c = idx % nx
-        h_obs = z[r, c]
+        h_obs = z[r, c] + observer_m
         for a in range(directions.shape[0]):
             if not math.isfinite(h_obs):
                 out[a, r, c] = np.nan
@@ -332,11 +335,91 @@ def _brute_force(z, directions, pixel, max_distance, radius, step_px, out):
 
 def horizon_angles_brute_force(heights_m: np.ndarray, pixel_m: float, azimuths_deg: np.ndarray,
                                max_distance_m: float, radius_m: float = MOON_RADIUS_M,
-                               step_px: float = 1.0) -> np.ndarray:
+                               step_px: float = 1.0, observer_height_m: float = 0.0
+                               ) -> np.ndarray:
     """Reference: march every ray cell by cell (bilinear heights, exact spherical geometry)."""
     z = np.ascontiguousarray(heights_m, dtype=np.float64)
     out = np.zeros((len(azimuths_deg), *z.shape), dtype=np.float32)
     directions = np.array([_direction(a) for a in np.asarray(azimuths_deg, float)], float)
     _brute_force(z, directions.reshape(-1, 2), float(pixel_m),
-                 float(max_distance_m), float(radius_m), float(step_px), out)
+                 float(max_distance_m), float(radius_m), float(step_px),
+                 float(observer_height_m), out)
     return out
+
+
+@njit(cache=True, parallel=True)
+def _far_field(z, x0, y0, pixel, far, fx0, fy0, far_pixel, directions, k_first, k_last,
+               radius, observer_m, out):
+    ny, nx = z.shape
+    my, mx = far.shape
+    for idx in prange(ny * nx):
+        r = idx // nx
+        c = idx % nx
+        h_obs = z[r, c] + observer_m
+        if not math.isfinite(h_obs):
+            continue
+        x = x0 + (c + 0.5) * pixel
+        y = y0 - (r + 0.5) * pixel
+        ro = radius + h_obs
+        for a in range(directions.shape[0]):
+            dx = directions[a, 0]
+            dy = -directions[a, 1]
+            best = -np.inf
+            for k in range(k_first, k_last + 1):
+                d = k * far_pixel
+                col = (x + d * dx - fx0) / far_pixel - 0.5
+                row = (fy0 - (y + d * dy)) / far_pixel - 0.5
+                if col < 0 or row < 0 or col > mx - 1 or row > my - 1:
+                    break
+                h = _bilinear(far, row, col)
+                if math.isfinite(h):
+                    theta = d / radius
+                    rt = radius + h
+                    best = max(best, math.atan2(rt * math.cos(theta) - ro, rt * math.sin(theta)))
+            if best > -np.inf:
+                out[a, r, c] = max(out[a, r, c], math.degrees(best))
+
+
+def far_field_horizons(horizons_deg: np.ndarray, heights_m: np.ndarray,
+                       origin_xy: tuple[float, float], pixel_m: float, far_heights_m: np.ndarray,
+                       far_origin_xy: tuple[float, float], far_pixel_m: float,
+                       azimuths_deg: np.ndarray, near_m: float, max_distance_m: float,
+                       radius_m: float = MOON_RADIUS_M, observer_height_m: float = 0.0) -> None:
+    """Raise ``horizons_deg`` (A, ny, nx, in place) by terrain between ``near_m`` and
+    ``max_distance_m`` taken from a coarser grid of the same CRS.
+
+    ``heights_m`` is the fine grid (its top-left corner at ``origin_xy``, square pixels of
+    ``pixel_m``); ``far_heights_m`` the coarse one (top-left ``far_origin_xy``, pixels of
+    ``far_pixel_m``) covering the fine grid plus ``max_distance_m``. Each fine cell marches
+    its own rays through the coarse grid every ``far_pixel_m`` with exact spherical geometry
+    (observer at its fine height + ``observer_height_m``), so the far field does not depend
+    on the coarse grid's own heights at the observer.
+    """
+    directions = np.array([_direction(a) for a in np.asarray(azimuths_deg, float)], float)
+    k_first = max(1, int(math.ceil(near_m / far_pixel_m)))
+    k_last = int(math.floor(max_distance_m / far_pixel_m))
+    if k_last < k_first:
+        return
+    _far_field(np.ascontiguousarray(heights_m, dtype=np.float64), float(origin_xy[0]),
+               float(origin_xy[1]), float(pixel_m),
+               np.ascontiguousarray(far_heights_m, dtype=np.float64), float(far_origin_xy[0]),
+               float(far_origin_xy[1]), float(far_pixel_m), directions.reshape(-1, 2),
+               k_first, k_last, float(radius_m), float(observer_height_m), horizons_deg)
+
+
+def ray_horizons(distances_m: np.ndarray, heights_m: np.ndarray, observer_m: float,
+                 radius_m: float = MOON_RADIUS_M, empty: float = 0.0) -> np.ndarray:
+    """Horizon elevation (degrees) per ray from heights sampled along it.
+
+    ``distances_m`` (K,) or (A, K) are arc lengths from the observer, ``heights_m`` (A, K)
+    the terrain heights there (NaN = no terrain); ``observer_m`` the observer's height above
+    the sphere. Exact spherical geometry; ``empty`` for a ray with no terrain.
+    """
+    theta = np.broadcast_to(np.asarray(distances_m, float), heights_m.shape) / radius_m
+    rt = radius_m + heights_m
+    ro = radius_m + observer_m
+    with np.errstate(invalid="ignore"):
+        angle = np.arctan2(rt * np.cos(theta) - ro, rt * np.sin(theta))
+    angle = np.where(np.isfinite(angle), angle, -np.inf)
+    best = angle.max(axis=-1) if angle.shape[-1] else np.full(angle.shape[:-1], -np.inf)
+    return np.where(np.isfinite(best), np.degrees(best), empty)

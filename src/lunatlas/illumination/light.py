@@ -83,7 +83,7 @@ def cell_geometry(lat_deg, lon_deg, height_m, convergence_deg, radius_m) -> Cell
 
 @njit(cache=True, parallel=True)
 def _light_map_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, valid,
-                      sun_sum, dark_max, earth_sum, gap_max):
+                      sun_sum, dark_max, dark_edge, earth_sum, gap_max):
     n_az, ny, nx = horizons.shape
     n_t = sun.shape[0]
     for idx in prange(ny * nx):
@@ -92,6 +92,7 @@ def _light_map_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, val
         if not valid[idx]:
             sun_sum[idx] = np.nan
             dark_max[idx] = -1
+            dark_edge[idx] = 0
             earth_sum[idx] = np.nan
             gap_max[idx] = -1
             continue
@@ -109,7 +110,9 @@ def _light_map_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, val
         total = 0.0
         seen = 0
         dark_run = 0
-        dark_best = 0
+        dark_best = 0  # runs that start and end inside the period
+        edge_best = 0  # runs cut by the start or the end of the period
+        from_start = True
         gap_run = 0
         gap_best = 0
         for t in range(n_t):
@@ -128,9 +131,13 @@ def _light_map_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, val
             total += frac
             if frac <= 0.0:
                 dark_run += 1
-                dark_best = max(dark_best, dark_run)
             else:
+                if from_start:
+                    edge_best = max(edge_best, dark_run)
+                else:
+                    dark_best = max(dark_best, dark_run)
                 dark_run = 0
+                from_start = False
             up, east, north, dist = _up_east_north(earth[t, 0], earth[t, 1], earth[t, 2], px,
                                                    py, pz, slat, clat, slon, clon)
             el = math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
@@ -141,8 +148,10 @@ def _light_map_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, val
             else:
                 gap_run += 1
                 gap_best = max(gap_best, gap_run)
+        edge_best = max(edge_best, dark_run)
         sun_sum[idx] = total / n_t
-        dark_max[idx] = dark_best
+        dark_max[idx] = max(dark_best, edge_best)
+        dark_edge[idx] = 1 if edge_best > 0 and edge_best >= dark_best else 0
         earth_sum[idx] = seen / n_t
         gap_max[idx] = gap_best
 
@@ -162,11 +171,16 @@ class LightMaps:
     illumination_fraction: np.ndarray
     """Mean visible fraction of the solar disc (0–1)."""
     longest_darkness_days: np.ndarray
+    """Longest run of instants with no part of the Sun above the horizon (days)."""
     earth_visibility_fraction: np.ndarray
     """Fraction of instants with the Earth's centre above the horizon (0–1)."""
     longest_earth_gap_days: np.ndarray
-    permanently_shadowed: np.ndarray
-    """True where no part of the Sun rose above the horizon during the whole period."""
+    never_lit: np.ndarray
+    """True where no part of the Sun rose above the horizon during the whole period (a
+    permanently shadowed region only if the period spans the 18.6-year precession cycle)."""
+    darkness_window_limited: np.ndarray
+    """True where the longest night touches the start or end of the period: the night
+    may be longer than reported (read it as ≥)."""
 
 
 def light_maps(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km: np.ndarray,
@@ -175,13 +189,14 @@ def light_maps(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km: np.ndar
     _, ny, nx = horizons_deg.shape
     n = ny * nx
     valid = np.isfinite(horizons_deg).all(axis=0).ravel()
-    outs = [np.empty(n), np.empty(n, np.int64), np.empty(n), np.empty(n, np.int64)]
+    outs = [np.empty(n), np.empty(n, np.int64), np.empty(n, np.int8), np.empty(n),
+            np.empty(n, np.int64)]
     sun = np.ascontiguousarray(sun_km, dtype=float)
     _light_map_kernel(np.ascontiguousarray(horizons_deg), geometry.lat_deg, geometry.lon_deg,
                       geometry.position_km, geometry.convergence_deg, sun,
                       sun_angular_radius_deg(sun), np.ascontiguousarray(earth_km, dtype=float),
                       valid, *outs)
-    fraction, dark, earth, gap = outs
+    fraction, dark, dark_edge, earth, gap = outs
     to_days = step_hours / 24.0
     dark_days = np.where(dark >= 0, dark * to_days, np.nan)
     return LightMaps(
@@ -189,7 +204,8 @@ def light_maps(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km: np.ndar
         longest_darkness_days=dark_days.reshape(ny, nx),
         earth_visibility_fraction=earth.reshape(ny, nx),
         longest_earth_gap_days=np.where(gap >= 0, gap * to_days, np.nan).reshape(ny, nx),
-        permanently_shadowed=(fraction == 0.0).reshape(ny, nx),
+        never_lit=(fraction == 0.0).reshape(ny, nx),
+        darkness_window_limited=(dark_edge == 1).reshape(ny, nx),
     )
 
 
@@ -245,8 +261,25 @@ def light_series(horizons_deg: np.ndarray, row: int, col: int, geometry: CellGeo
 
 def longest_run_days(mask: np.ndarray, step_hours: float) -> float:
     """Longest run of consecutive True values, in days."""
-    best = run = 0
-    for value in mask:
-        run = run + 1 if value else 0
-        best = max(best, run)
-    return best * step_hours / 24.0
+    return longest_run(mask, step_hours)[0]
+
+
+def longest_run(mask: np.ndarray, step_hours: float) -> tuple[float, bool]:
+    """Longest run of consecutive True values (days), and whether a run cut by the start
+    or end of the series is that long (then the true run may be longer: read it as ≥)."""
+    values = np.asarray(mask, dtype=bool)
+    interior = edge = run = 0
+    from_start = True
+    for value in values:
+        if value:
+            run += 1
+            continue
+        if from_start:
+            edge = max(edge, run)
+        else:
+            interior = max(interior, run)
+        run = 0
+        from_start = False
+    edge = max(edge, run)
+    best = max(interior, edge)
+    return best * step_hours / 24.0, bool(edge > 0 and edge >= interior)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import xarray as xr
+from affine import Affine
 from pyproj import CRS
 
 from lunatlas.crs import MOON_RADIUS_M, require_lunar
@@ -27,10 +28,11 @@ from lunatlas.illumination.light import (
     cell_geometry,
     light_maps,
     light_series,
-    longest_run_days,
+    longest_run,
 )
-from lunatlas.terrain.grids import cell_lonlat, local_grid
-from lunatlas.terrain.relief import nominal_pixel_m
+from lunatlas.illumination.stacked import grid_horizons, point_horizons
+from lunatlas.terrain.grids import cell_lonlat
+from lunatlas.terrain.stack import TerrainStack, layer_from_array
 
 Progress = Callable[[str], None]
 
@@ -63,24 +65,44 @@ def geometry_of(dem: xr.DataArray) -> CellGeometry:
 
 
 def _tile_light(heights, origin, pixel, az, max_distance, radius, geometry, sun, earth,
-                step_hours, core):
-    """Horizons and light summaries of one tile (with halo); returns the core's arrays."""
-    horizons = horizon_angles(heights, pixel, az, max_distance, radius, origin)
+                step_hours, core, observer_height_m=0.0, stack=None, tile_grid=None):
+    """Horizons and light summaries of one tile; returns the core's maps.
+
+    Without a stack the tile is ``heights`` with a halo (core slice in ``core``); with a
+    stack, ``tile_grid`` = (crs, transform, shape) of the core and the stack fills halo and
+    far field."""
+    if stack is not None:
+        crs, transform, shape = tile_grid
+        horizons, _ = grid_horizons(stack, crs, transform, shape, az, max_distance,
+                                    observer_height_m)
+        return light_maps(horizons, geometry, sun, earth, step_hours)
+    horizons = horizon_angles(heights, pixel, az, max_distance, radius, origin,
+                              observer_height_m)
     r0, r1, c0, c1 = core
     sub = horizons[:, r0:r1, c0:c1]
-    maps = light_maps(np.ascontiguousarray(sub), geometry, sun, earth, step_hours)
-    return maps
+    return light_maps(np.ascontiguousarray(sub), geometry, sun, earth, step_hours)
 
 
 def light_map(dem: xr.DataArray, times: np.ndarray, step_hours: float, n_azimuths: int = 64,
               max_distance_m: float = 100_000.0,
-              sun_earth: tuple[np.ndarray, np.ndarray] | None = None) -> LightMaps:
-    """Illumination / Earth-visibility summaries for every cell (single process)."""
+              sun_earth: tuple[np.ndarray, np.ndarray] | None = None,
+              observer_height_m: float = 0.0, stack: TerrainStack | None = None,
+              progress: Progress | None = None) -> LightMaps:
+    """Illumination / Earth-visibility summaries for every cell of ``dem``'s grid.
+
+    Without ``stack`` only the grid's own terrain casts horizons; with one, terrain around
+    and beyond the grid comes from the stack (nested DEMs, near and far field).
+    """
     pixel = _square_pixel(dem)
     sun, earth = sun_earth if sun_earth is not None else sun_earth_vectors_me(times)
     radius = float(dem.attrs.get("reference_radius_m", MOON_RADIUS_M))
-    horizons = horizon_angles(dem.to_numpy(), pixel, azimuths(n_azimuths), max_distance_m,
-                              radius)
+    if stack is None:
+        horizons = horizon_angles(dem.to_numpy(), pixel, azimuths(n_azimuths), max_distance_m,
+                                  radius, observer_height_m=observer_height_m)
+    else:
+        horizons, _ = grid_horizons(stack, CRS.from_user_input(dem.rio.crs),
+                                    dem.rio.transform(), dem.shape, azimuths(n_azimuths),
+                                    max_distance_m, observer_height_m, progress)
     return light_maps(horizons, geometry_of(dem), sun, earth, step_hours)
 
 
@@ -88,17 +110,22 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
                           client, n_azimuths: int = 64, max_distance_m: float = 100_000.0,
                           tile_px: int = 256,
                           sun_earth: tuple[np.ndarray, np.ndarray] | None = None,
-                          progress: Progress | None = None) -> LightMaps:
-    """Same as :func:`light_map`, tile by tile (halo = max distance) on a dask cluster."""
+                          progress: Progress | None = None, observer_height_m: float = 0.0,
+                          stack: TerrainStack | None = None) -> LightMaps:
+    """Same as :func:`light_map`, tile by tile on a dask cluster (halo = max distance, or
+    the stack's near field; the stack's files must be readable by the workers)."""
     pixel = _square_pixel(dem)
     sun, earth = sun_earth if sun_earth is not None else sun_earth_vectors_me(times)
     radius = float(dem.attrs.get("reference_radius_m", MOON_RADIUS_M))
     heights = dem.to_numpy().astype(np.float64)
     geometry = geometry_of(dem)
     ny, nx = heights.shape
-    halo = halo_pixels(max_distance_m, pixel)
+    halo = 0 if stack is not None else halo_pixels(max_distance_m, pixel)
     az = azimuths(n_azimuths)
+    crs = CRS.from_user_input(dem.rio.crs)
+    transform = dem.rio.transform()
     sun_f, earth_f = client.scatter([sun, earth], broadcast=True)
+    stack_f = client.scatter(stack, broadcast=True) if stack is not None else None
     futures = []
     for r in range(0, ny, tile_px):
         for c in range(0, nx, tile_px):
@@ -111,12 +138,16 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
             tile_geometry = CellGeometry(geometry.lat_deg[idx], geometry.lon_deg[idx],
                                          geometry.position_km[idx],
                                          geometry.convergence_deg[idx])
-            future = client.submit(_tile_light, heights[rr0:rr1, cc0:cc1], (rr0, cc0), pixel,
-                                   az, max_distance_m, radius, tile_geometry, sun_f, earth_f,
-                                   step_hours, core, pure=False)
+            tile_grid = (crs, transform * Affine.translation(c, r),
+                         (rows.stop - rows.start, cols.stop - cols.start))
+            future = client.submit(_tile_light, heights[rr0:rr1, cc0:cc1] if stack is None
+                                   else None, (rr0, cc0), pixel, az, max_distance_m, radius,
+                                   tile_geometry, sun_f, earth_f, step_hours, core,
+                                   observer_height_m, stack_f, tile_grid, pure=False)
             futures.append(((rows, cols), future))
     result = {f.name: np.empty((ny, nx), dtype=float) for f in fields(LightMaps)}
-    result["permanently_shadowed"] = np.zeros((ny, nx), dtype=bool)
+    result["never_lit"] = np.zeros((ny, nx), dtype=bool)
+    result["darkness_window_limited"] = np.zeros((ny, nx), dtype=bool)
     for done, ((rows, cols), future) in enumerate(futures, 1):
         tile = future.result()
         for name, array in result.items():
@@ -136,61 +167,50 @@ class PointLight:
     series: LightSeries
     step_hours: float
     grid_pixel_m: float
+    """Pixel (m) of the finest DEM at the point."""
     max_distance_m: float
+    observer_height_m: float = 0.0
+    dem_label: str = ""
+    ground_height_m: float = float("nan")
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, float | bool | str]:
         """The headline numbers (fractions 0–1, durations in days)."""
+        dark, dark_cut = longest_run(self.series.sun_fraction <= 0.0, self.step_hours)
+        gap, gap_cut = longest_run(~self.series.earth_visible, self.step_hours)
         return {
             "lat": self.lat_deg, "lon": self.lon_deg,
             "start": str(self.times[0]), "end": str(self.times[-1]),
             "step_hours": self.step_hours, "samples": int(self.times.size),
+            "observer_height_m": self.observer_height_m,
             "illumination_fraction": float(self.series.sun_fraction.mean()),
             "earth_visibility_fraction": float(self.series.earth_visible.mean()),
-            "longest_darkness_days": longest_run_days(self.series.sun_fraction <= 0.0,
-                                                      self.step_hours),
-            "longest_earth_gap_days": longest_run_days(~self.series.earth_visible,
-                                                       self.step_hours),
+            "longest_darkness_days": dark, "longest_darkness_window_limited": dark_cut,
+            "never_lit": bool(self.series.sun_fraction.max() <= 0.0),
+            "longest_earth_gap_days": gap, "longest_earth_gap_window_limited": gap_cut,
             "max_sun_elevation_deg": float(self.series.sun_elevation_deg.max()),
             "max_earth_elevation_deg": float(self.series.earth_elevation_deg.max()),
+            "dem": self.dem_label, "ground_height_m": round(self.ground_height_m, 1),
             "horizon_pixel_m": self.grid_pixel_m, "horizon_max_distance_m": self.max_distance_m,
         }
 
 
-def light_point(dem: xr.DataArray, lat_deg: float, lon_deg: float, start: str, end: str,
-                step_hours: float, n_azimuths: int = 180, max_distance_m: float = 150_000.0,
-                pixel_m: float | None = None) -> PointLight:
-    """Sun/Earth time series at (lat, lon) using horizons from a local grid of ``dem``."""
+def light_point(terrain: xr.DataArray | TerrainStack, lat_deg: float, lon_deg: float,
+                start: str, end: str, step_hours: float, n_azimuths: int = 180,
+                max_distance_m: float = 150_000.0, observer_height_m: float = 0.0
+                ) -> PointLight:
+    """Sun/Earth time series at (lat, lon), the horizon traced along rays through the
+    stack (or one in-memory DEM) at each DEM's own resolution."""
     if not -90.0 <= lat_deg <= 90.0:
         raise InputError(f"--lat {lat_deg}: outside [-90, 90]")
     times = time_grid(start, end, step_hours)
-    if pixel_m is None:
-        pixel_m = nominal_pixel_m(dem)
-    _check_inside(dem, lat_deg, lon_deg)
-    grid = local_grid(dem, lat_deg, lon_deg, max_distance_m + pixel_m, pixel_m)
-    centre = grid.shape[0] // 2
-    if not np.isfinite(grid.to_numpy()[centre, centre]):
-        raise InputError(f"point {lat_deg}, {lon_deg}: the DEM has no height there (nodata)")
-    horizons = horizon_angles(grid.to_numpy(), pixel_m, azimuths(n_azimuths), max_distance_m,
-                              float(dem.attrs.get("reference_radius_m", MOON_RADIUS_M)))
-    geometry = geometry_of(grid)
-    cell = centre * grid.shape[1] + centre
-    one = CellGeometry(geometry.lat_deg[cell:cell + 1], geometry.lon_deg[cell:cell + 1],
-                       geometry.position_km[cell:cell + 1],
-                       geometry.convergence_deg[cell:cell + 1])
+    stack = terrain if isinstance(terrain, TerrainStack) else TerrainStack(
+        [layer_from_array(terrain, str(terrain.attrs.get("source", "DEM")))])
+    horizon = point_horizons(stack, lat_deg, lon_deg, azimuths(n_azimuths), max_distance_m,
+                             observer_height_m)
+    radius = stack.radius_m
+    one = cell_geometry([lat_deg], [lon_deg], [horizon.height_m], [0.0], radius)
     sun, earth = sun_earth_vectors_me(times)
-    series = light_series(horizons, centre, centre, one, sun, earth)
-    return PointLight(lat_deg, lon_deg, times, series, step_hours, pixel_m, max_distance_m)
-
-
-def _check_inside(dem: xr.DataArray, lat_deg: float, lon_deg: float) -> None:
-    from lunatlas.crs import lonlat_to
-
-    crs = CRS.from_user_input(dem.rio.crs)
-    if crs.is_geographic:
-        x, y = float(((lon_deg + 180) % 360) - 180), lat_deg
-    else:
-        x, y = (float(v) for v in lonlat_to(crs, lon_deg, lat_deg))
-    left, bottom, right, top = dem.rio.bounds()
-    if not (left <= x <= right and bottom <= y <= top):
-        raise InputError(f"point {lat_deg}, {lon_deg} lies outside the DEM "
-                         f"(bounds {left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f})")
+    series = light_series(horizon.horizon_deg.reshape(-1, 1, 1).astype(np.float32), 0, 0, one,
+                          sun, earth)
+    return PointLight(lat_deg, lon_deg, times, series, step_hours, horizon.dem_pixel_m,
+                      max_distance_m, observer_height_m, horizon.dem_label, horizon.height_m)

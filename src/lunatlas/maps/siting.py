@@ -68,7 +68,7 @@ def plot_suitability(result, out_path: str | Path) -> Path:
                       origin="upper", vmin=np.nanmin(result.suitability),
                       vmax=np.nanmax(result.suitability))
     fig.colorbar(image, ax=ax, shrink=0.8, label="weighted suitability (0–1)")
-    psr = np.where(result.light.permanently_shadowed, 1.0, np.nan)
+    psr = np.where(result.light.never_lit, 1.0, np.nan)
     ax.imshow(psr, extent=extent, cmap=ListedColormap(["#1f3bff"]), alpha=0.6, origin="upper")
     ax.plot([], [], "s", color="#1f3bff", label="shadowed all period (PSR proxy)")
     return _finish(fig, ax, result, out_path)

@@ -60,11 +60,17 @@ class Candidates(_Strict):
     illumination_noise: float = Field(ge=0, le=0.5)
 
 
+class Observer(_Strict):
+    height_m: float = Field(ge=0, le=100)
+    """Height above the local surface at which light and Earth are judged (m)."""
+
+
 class Criteria(_Strict):
     constraints: Constraints
     weights: Weights
     science: Science
     candidates: Candidates
+    observer: Observer = Field(default_factory=lambda: Observer(height_m=2.0))
 
     def normalised_weights(self) -> dict[str, float]:
         raw = self.weights.as_dict()

