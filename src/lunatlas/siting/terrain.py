@@ -144,13 +144,20 @@ def _square(crs: CRS, center_xy: tuple[float, float], half_width_m: float,
     return GridSpec(crs, transform, (n, n))
 
 
+def polar_cap_spec(pole: str, lat_limit_deg: float, pixel_m: float,
+                   radius_m: float = MOON_RADIUS_M) -> GridSpec:
+    """Polar stereographic grid (IAU_2015:30135 / 30130) over the cap beyond a latitude."""
+    crs = {"south": MOON_SOUTH_POLAR, "north": MOON_NORTH_POLAR}.get(pole)
+    if crs is None:
+        raise InputError(f"pole must be 'south' or 'north', got {pole!r}")
+    half = 2.0 * radius_m * math.tan(math.radians(90.0 - abs(lat_limit_deg)) / 2.0)
+    return _square(crs, (0.0, 0.0), half, pixel_m)
+
+
 def region_spec(region: str, pixel_m: float, radius_m: float = MOON_RADIUS_M) -> GridSpec:
     """Grid for a named polar cap or ``lat,lon,half_width_km`` (local stereographic)."""
     if region in REGIONS:
-        pole, limit = REGIONS[region]
-        crs = MOON_SOUTH_POLAR if pole == "south" else MOON_NORTH_POLAR
-        half = 2.0 * radius_m * math.tan(math.radians(90.0 - abs(limit)) / 2.0)
-        return _square(crs, (0.0, 0.0), half, pixel_m)
+        return polar_cap_spec(*REGIONS[region], pixel_m, radius_m)
     try:
         lat, lon, half_km = (float(v) for v in region.split(","))
     except ValueError:
