@@ -11,7 +11,8 @@ asked for, not the size of the files.
 Vertical datum: on opening, each DEM is compared with the next coarser one over their
 overlap (the fine DEM averaged to the coarse pixel). An offset larger than the scatter of
 the differences (1.4826 × MAD) is reported in :attr:`DemLayer.datum_note` and, by default,
-removed by shifting the finer DEM onto its parent (coarsest first, so corrections chain).
+removed by shifting the finer DEM onto its parent (coarsest first, so corrections chain);
+offsets under :data:`MIN_DATUM_OFFSET_M` are left alone.
 
 This module is a reader (it opens files); the horizon and light engines receive arrays.
 """
@@ -42,6 +43,8 @@ BLOCK = 512
 """Side of the square blocks (cells, at the level being read) that gathers read at once."""
 CACHE_BLOCKS = 48
 """Blocks kept per layer (48 × 512² × 4 B ≈ 48 MiB)."""
+MIN_DATUM_OFFSET_M = 1.0
+"""Offsets below a metre are left alone whatever the scatter (integer-metre products)."""
 
 
 @dataclass
@@ -294,7 +297,8 @@ class DatumCheck:
 
     def describe(self) -> str:
         verdict = ("corrected" if self.corrected else
-                   "within the scatter, kept" if abs(self.offset_m) <= self.scatter_m
+                   "within the scatter, kept"
+                   if abs(self.offset_m) <= max(self.scatter_m, MIN_DATUM_OFFSET_M)
                    else "not corrected (--no-datum-correction)")
         return (f"{self.fine} reads {-self.offset_m:+.0f} m against {self.coarse} "
                 f"(scatter {self.scatter_m:.0f} m, {self.samples} samples): {verdict}")
@@ -354,7 +358,7 @@ class TerrainStack:
         diff = h_coarse[ok] - h_fine[ok]
         offset = float(np.median(diff))
         scatter = float(1.4826 * np.median(np.abs(diff - offset)))
-        do = correct and abs(offset) > scatter
+        do = correct and abs(offset) > max(scatter, MIN_DATUM_OFFSET_M)
         if do:
             fine.vertical_offset_m += offset
             fine._cache.clear()
