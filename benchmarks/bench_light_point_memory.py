@@ -33,6 +33,14 @@ print(json.dumps({"seconds": round(time.perf_counter() - started, 1),
 """
 
 
+BASELINE = """
+import resource
+from lunatlas.illumination import light_point  # noqa: F401  (imports only)
+from lunatlas.terrain.stack import open_stack  # noqa: F401
+print(round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
+"""
+
+
 def write_synthetic(path: Path, size: int, pixel_m: float) -> None:
     """A tiled, compressed int16 DEM around the south pole, written window by window."""
     import numpy as np
@@ -81,6 +89,9 @@ def main() -> None:
     from lunatlas.data.fetch import dataset_path
 
     polar = str(dataset_path("lola-polar-south-1600m", args.data_dir))
+    base = subprocess.run([sys.executable, "-c", BASELINE], capture_output=True, text=True,
+                          check=True).stdout.strip().splitlines()[-1]
+    print(f"baseline (imports only): peak RSS {base} MiB")
     tile40 = args.data_dir / "south_pole_terrain" / "shackleton_zoom_40m.tif"
     if tile40.exists():
         # the naive path of old: a local grid of 2 × 150 km at 40 m → 7 503² cells

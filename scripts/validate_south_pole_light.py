@@ -102,8 +102,8 @@ def stack_of(data_dir: Path, with_tile: bool) -> TerrainStack:
 def tile_maps(stack: TerrainStack, sun, earth, step_hours, n_az, height_m, max_km):
     tile = next(layer for layer in stack.layers if layer.label == "south-pole-200m")
     shape = (tile.height, tile.width)
-    horizons, heights = grid_horizons(stack, MOON_SOUTH_POLAR, tile.transform, shape,
-                                      azimuths(n_az), max_km * 1000.0, height_m)
+    horizons, _ = grid_horizons(stack, MOON_SOUTH_POLAR, tile.transform, shape,
+                                azimuths(n_az), max_km * 1000.0, height_m)
     grid = grid_from_stack(stack, MOON_SOUTH_POLAR, tile.transform, shape)
     return grid, light_maps(horizons, geometry_of(grid), sun, earth, step_hours)
 

@@ -199,7 +199,7 @@ def test_tile_without_overlap_point_outside_and_wild_heights(dems, tmp_path):
     with pytest.raises(InputError, match="outside every DEM"):
         point_horizons(stack, -70.0, 0.0, AZ, 10_000.0)
     wild = write_dem(tmp_path / "km.tif", 100.0, 20, fn=lambda x, y: 25_000.0 + 0 * x)
-    with pytest.raises(RasterError, match=r"km.tif: heights span 25000\.\.25000 m"):
+    with pytest.raises(RasterError, match=r"km.tif: heights span 25000..25000 m"):
         open_layer(wild)
     deep = write_dem(tmp_path / "deep.tif", 100.0, 20, fn=lambda x, y: -21_000.0 + 0 * x)
     with pytest.raises(RasterError, match="within ±20 km"):

@@ -51,16 +51,16 @@ def _run_site(ctx: click.Context, params: dict, progress=None):
     return result, atlas_path
 
 
-def format_site_table(table, step_hours: float) -> str:
+def format_site_table(table) -> str:
     """The ranked sites as printed: nights cut by the period shown as ">= N", the terrain
     each site rests on, and the nearest named feature."""
+    from lunatlas.siting.report import night_text
+
     shown = table[["rank", "name", "lat", "lon", "terrain_m", "suitability",
                    "raw_illumination_fraction", "raw_longest_darkness_days",
                    "raw_earth_visibility_fraction", "in_top3_fraction", "place"]].copy()
     shown["terrain_m"] = [f"{v:,.0f}" for v in shown["terrain_m"]]
-    shown["raw_longest_darkness_days"] = [
-        (">= " if cut else "") + f"{days:.2f}" for days, cut in
-        zip(table["raw_longest_darkness_days"], table["darkness_window_limited"], strict=True)]
+    shown["raw_longest_darkness_days"] = night_text(table)
     shown.columns = ["rank", "name", "lat", "lon", "terrain m", "suitability", "sunlit",
                      "longest night d", "Earth vis.", "in top 3", "place"]
     return shown.to_string(index=False)
@@ -233,7 +233,7 @@ def site(ctx: click.Context, **params) -> None:
         scored = result.score_points(points)
         scored.to_csv(out_dir / "scored_points.csv", index=False)
         click.echo(f"scored {len(scored)} points → {out_dir / 'scored_points.csv'}")
-    click.echo(format_site_table(result.table, result.step_hours))
+    click.echo(format_site_table(result.table))
     click.echo(f"atlas {atlas_path} edition {snapshot.edition}; report {md} and {html_path}; "
                f"wall time {wall:.1f} s")
 

@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
+from lunatlas.crs import lonlat_to
 from lunatlas.maps.render import grid_extent_km
 from lunatlas.terrain import hillshade
 
@@ -44,7 +45,8 @@ def _sites_and_paths(ax, result) -> None:
         ax.plot(x, y, color="#00e5ff" if to_psr else "#ff4fd8", lw=1.8,
                 label=f"traverse {name} → {'PSR' if to_psr else target.split()[-1]} "
                       f"({path.length_km:.0f} km)")
-    x, y = _xy_km(result, result.table["row"], result.table["col"])
+    x, y = (v / 1e3 for v in lonlat_to(result.grid.rio.crs, result.table["lon"].to_numpy(),
+                                        result.table["lat"].to_numpy()))
     ax.scatter(x, y, marker="*", s=220, c="#ffd700", edgecolors="black", zorder=5,
                label="ranked sites")
     for name, xi, yi in zip(result.table["name"], x, y, strict=True):
@@ -70,7 +72,15 @@ def plot_suitability(result, out_path: str | Path) -> Path:
     fig.colorbar(image, ax=ax, shrink=0.8, label="weighted suitability (0–1)")
     psr = np.where(result.light.never_lit, 1.0, np.nan)
     ax.imshow(psr, extent=extent, cmap=ListedColormap(["#1f3bff"]), alpha=0.6, origin="upper")
-    ax.plot([], [], "s", color="#1f3bff", label="shadowed all period (PSR proxy)")
+    ax.plot([], [], "s", color="#1f3bff", label="never lit in the period")
+    for ev in result.evaluations[1:]:  # finer DEMs' own grids, drawn over the region
+        left, bottom, right, top = (v / 1e3 for v in ev.spec.bounds())
+        ax.imshow(ev.suitability, extent=(left, right, bottom, top), cmap="viridis",
+                  alpha=0.85, origin="upper", vmin=image.norm.vmin, vmax=image.norm.vmax)
+        ax.plot([left, right, right, left, left], [bottom, bottom, top, top, bottom],
+                color="white", lw=0.8, ls="--")
+        ax.annotate(f"{ev.spec.pixel_m:g} m", (left, top), xytext=(2, -10),
+                    textcoords="offset points", color="white", fontsize=7)
     return _finish(fig, ax, result, out_path)
 
 

@@ -121,6 +121,7 @@ class SitingResult:
     traverses: list[tuple[str, str, Traverse]] = field(default_factory=list)
     sunlit_at: str = ""
     psr_source: str = ""
+    max_distance_km: float = 150.0
 
     @property
     def region(self) -> GridEvaluation:
@@ -441,7 +442,7 @@ def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
     return SitingResult(terrain, criteria, times, step_hours, evaluations, first.labels,
                         threshold, table, sens, height, traverses, str(times[0]),
                         "LOLA PSR polygons (psr-south)" if psr is not None else
-                        "cells never lit during the period (proxy)")
+                        "cells never lit during the period (proxy)", max_distance_km)
 
 
 def _traverses(first: GridEvaluation, table: pd.DataFrame, criteria: Criteria,

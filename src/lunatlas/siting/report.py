@@ -24,12 +24,19 @@ def site_records(result, source: str) -> gpd.GeoDataFrame:
         "scores_json": [json.dumps({c: row[c] for c in t.columns
                                     if c.startswith(("raw_", "score_"))
                                     or c in ("relay_required", "in_top3_fraction",
-                                             "region_area_km2")}, default=float)
+                                             "region_area_km2", "place", "terrain_m", "dem",
+                                             "darkness_window_limited")},
+                                   default=_json_value)
                         for _, row in t.iterrows()],
         "source": source,
     })
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(t["lon"], t["lat"]),
                             crs=MOON_GEOGRAPHIC)
+
+
+def _json_value(value):
+    """numpy scalars in the site table as JSON numbers/booleans."""
+    return value.item() if hasattr(value, "item") else str(value)
 
 
 def traverse_records(result, source: str) -> gpd.GeoDataFrame:
@@ -39,7 +46,7 @@ def traverse_records(result, source: str) -> gpd.GeoDataFrame:
     for name, target, path in result.traverses:
         r, c = np.array(path.cells).T
         lon, lat = to_lonlat(result.grid.rio.crs, t.c + (c + 0.5) * t.a, t.f + (r + 0.5) * t.e)
-        key = "psr" if target.startswith("nearest") else target.split()[-1]
+        key = "dark" if target.startswith("nearest") else target.split()[-1]
         rows.append({"record_id": f"traverse:{name}:{key}", "name": f"{name} → {key}",
                      "from_site": name, "target": target, "length_km": round(path.length_km, 3),
                      "elevation_gain_m": round(path.elevation_gain_m, 1),
@@ -49,6 +56,13 @@ def traverse_records(result, source: str) -> gpd.GeoDataFrame:
     if not rows:
         return gpd.GeoDataFrame({"record_id": []}, geometry=[], crs=MOON_GEOGRAPHIC)
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=MOON_GEOGRAPHIC)
+
+
+def night_text(table: pd.DataFrame) -> list[str]:
+    """Longest nights as printed: ">= N" where the night is cut by the period."""
+    return [(">= " if cut else "") + f"{days:.2f}" for days, cut in
+            zip(table["raw_longest_darkness_days"], table["darkness_window_limited"],
+                strict=True)]
 
 
 def _units_row(result, site) -> dict:
@@ -73,9 +87,10 @@ def write_report(result, out_dir: Path, figures: dict[str, Path], criteria_text:
                  provenance: list[dict], command: str, wall_s: float, edition: int | None,
                  atlas_path: Path) -> tuple[Path, Path]:
     """report.md and report.html with the table, maps, sensitivity, criteria, provenance."""
-    t = result.table
-    summary = t[["rank", "name", "lat", "lon", "suitability", "in_top3_fraction",
-                 "relay_required"] + [f"score_{c}" for c in CRITERIA]]
+    t = result.table.copy()
+    t["raw_longest_darkness_days"] = night_text(t)
+    summary = t[["rank", "name", "lat", "lon", "place", "terrain_m", "suitability",
+                 "in_top3_fraction", "relay_required"] + [f"score_{c}" for c in CRITERIA]]
     raw = t[["name", "raw_illumination_fraction", "raw_longest_darkness_days",
              "raw_earth_visibility_fraction", "raw_psr_distance_km", "raw_slope_deg",
              "raw_roughness_deg", "raw_science_value", "region_area_km2"]
@@ -97,7 +112,19 @@ def write_report(result, out_dir: Path, figures: dict[str, Path], criteria_text:
     ]
     if result.terrain.warning:
         lines += [f"> **Terrain warning:** {result.terrain.warning}", ""]
-    lines += ["## Ranked candidate sites", "", _markdown_table(summary), "",
+    lines += ["## Terrain and light model", "",
+              f"Terrain stack (finest first): {result.terrain.stack.describe()}. Each site's "
+              "values come from the finest DEM's own grid at its place (`terrain_m`); "
+              "horizons reach "
+              f"{result.max_distance_km:g} km with the Moon's curvature, near field "
+              "from the site's grid, far field from the coarser DEMs.  ",
+              f"Observer {result.observer_height_m:g} m above the ground (criteria "
+              "`[observer] height_m`).  ",
+              f"Ice criterion: distance to {result.psr_source}.  ",
+              "A longest night written `>= N` touches the start or end of the period: the "
+              "night may be longer.", ""]
+    lines += [f"- Vertical datum: {note}" for note in result.terrain.datum_notes()]
+    lines += ["", "## Ranked candidate sites", "", _markdown_table(summary), "",
               "Raw criterion values:", "", _markdown_table(raw), "",
               "`in_top3_fraction`: share of Monte Carlo draws (weights and illumination/Earth "
               "visibility perturbed) in which the site ranks in the top 3.", "",
@@ -107,9 +134,10 @@ def write_report(result, out_dir: Path, figures: dict[str, Path], criteria_text:
               "The atlas has no geologic units: the science score used dated craters.", "",
               "## Maps", ""]
     lines += [f"![{name}]({path.name})" for name, path in figures.items()]
-    lines += ["", "## Traverses (nearest permanently shadowed region; top site to runner-up)",
+    lines += ["", "## Traverses (nearest ground never lit in the period; top site to "
+              "runner-up)", "",
+              _markdown_table(paths) if not paths.empty else "no reachable never-lit ground",
               "",
-              _markdown_table(paths) if not paths.empty else "no reachable PSR", "",
               "## Constraints: share of cells each one excludes", "",
               _markdown_table(pd.DataFrame([excluded])), "",
               "## Criteria used", "", "```toml", criteria_text.strip(), "```", "",

@@ -43,6 +43,8 @@ BLOCK = 512
 """Side of the square blocks (cells, at the level being read) that gathers read at once."""
 CACHE_BLOCKS = 48
 """Blocks kept per layer (48 × 512² × 4 B ≈ 48 MiB)."""
+GDAL_CACHE_MB = 64
+"""GDAL's own block cache while reading (its default, 5 % of RAM, would hold whole files)."""
 MIN_DATUM_OFFSET_M = 1.0
 """Offsets below a metre are left alone whatever the scatter (integer-metre products)."""
 
@@ -104,7 +106,7 @@ class DemLayer:
             values = _block_mean(self.array[r0:r0 + h, c0:c0 + w].astype("float64"), level)
         else:
             try:
-                with rasterio.open(self.path) as src:
+                with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(self.path) as src:
                     raw = src.read(1, window=Window(c0, r0, w, h), out_shape=out_shape,
                                    resampling=Resampling.average if level > 1
                                    else Resampling.nearest, masked=True)
@@ -112,6 +114,7 @@ class DemLayer:
                 raise RasterError(f"{self.path}: cannot read block at row {r0}, col {c0} "
                                   f"({exc})") from None
             values = (raw.astype("float64") * self.scale + self.offset).filled(np.nan)
+            _check_relief(self.path, values, f"block at row {r0}, col {c0}")
         block = (values + self.vertical_offset_m).astype("float32")
         self._cache[key] = block
         if len(self._cache) > CACHE_BLOCKS:
@@ -236,6 +239,33 @@ def layer_from_array(dem: xr.DataArray, label: str = "in-memory DEM") -> DemLaye
                     dem.rio.transform(), nx, ny, radius, 1.0, 0.0, None, array=values)
 
 
+def _preview(src) -> np.ma.MaskedArray:
+    """Heights to check on opening: the whole raster when small, an overview when the file
+    has one, else 16 × 16 windows of 32² cells spread over it (never the whole file)."""
+    if src.width * src.height <= 4096**2:
+        return src.read(1, masked=True)
+    if src.overviews(1):
+        return src.read(1, out_shape=(512, 512), masked=True)
+    parts = []
+    for r in np.linspace(0, src.height - 32, 16).astype(int):
+        for c in np.linspace(0, src.width - 32, 16).astype(int):
+            parts.append(src.read(1, window=Window(int(c), int(r), 32, 32), masked=True))
+    return np.ma.concatenate([p.ravel() for p in parts])
+
+
+def _check_relief(path: Path, heights: np.ndarray, where: str) -> None:
+    """RasterError when heights leave ±20 km of the reference sphere (wrong units/scale)."""
+    finite = heights[np.isfinite(heights)]
+    if finite.size == 0:
+        return
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo < -LUNAR_RELIEF_LIMIT_M or hi > LUNAR_RELIEF_LIMIT_M:
+        raise RasterError(
+            f"{path}: heights span {lo:.0f}..{hi:.0f} m ({where}); expected metres above the "
+            f"reference sphere within ±{LUNAR_RELIEF_LIMIT_M / 1000:.0f} km (check the "
+            "band's scale factor/units)")
+
+
 def open_layer(path: str | Path, label: str | None = None) -> DemLayer:
     """Open a DEM for windowed reading (GeoTIFF, PDS3 ``.LBL``/``.IMG``, any GDAL raster).
 
@@ -258,9 +288,7 @@ def open_layer(path: str | Path, label: str | None = None) -> DemLayer:
                                   "north-up first (gdalwarp)")
             scale = src.scales[0] or 1.0
             offset = src.offsets[0] or 0.0
-            step = max(1, max(src.width, src.height) // 512)
-            preview = src.read(1, out_shape=(max(1, src.height // step),
-                                             max(1, src.width // step)), masked=True)
+            preview = _preview(src)
             width, height, nodata = src.width, src.height, src.nodata
     except RasterioIOError as exc:
         raise RasterError(f"{path}: not a readable raster ({exc})") from None
@@ -269,15 +297,10 @@ def open_layer(path: str | Path, label: str | None = None) -> DemLayer:
     radius = geodetic.ellipsoid.semi_major_metre if geodetic else MOON_RADIUS_M
     if abs(offset - radius) < 1.0:
         offset = 0.0  # PDS radius product: heights relative to the reference sphere
-    heights = preview.astype("float64") * scale + offset
-    if heights.count() == 0:
+    heights = (preview.astype("float64") * scale + offset).filled(np.nan)
+    if not np.isfinite(heights).any():
         raise RasterError(f"{path}: every cell is nodata")
-    lo, hi = float(heights.min()), float(heights.max())
-    if lo < -LUNAR_RELIEF_LIMIT_M or hi > LUNAR_RELIEF_LIMIT_M:
-        raise RasterError(
-            f"{path}: heights span {lo:.0f}..{hi:.0f} m (scale {scale}, offset {offset}); "
-            f"expected metres above the {radius:.0f} m sphere within ±"
-            f"{LUNAR_RELIEF_LIMIT_M / 1000:.0f} km (check the band's scale factor/units)")
+    _check_relief(path, heights, f"scale {scale}, offset {offset}")
     return DemLayer(path, label or path.name, crs, transform, width, height, radius,
                     scale, offset, nodata)
 
