@@ -144,7 +144,8 @@ def test_cli_light_map_writes_lunar_cog(tmp_path):
         str(tmp_path)])
     assert result.exit_code == 0, result.output
     with rasterio.open(tmp_path / "illumination.tif") as src:
-        assert src.count == 5 and src.descriptions[0] == "illumination_fraction"
+        assert src.count == 6 and src.descriptions[0] == "illumination_fraction"
+        assert "darkness_window_limited" in src.descriptions
         assert "South Polar" in src.crs.to_wkt() and "Moon" in src.crs.to_wkt()
         lit = src.read(1)
         assert np.nanmax(lit) <= 1.0 and np.nanmin(lit) >= 0.0

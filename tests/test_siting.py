@@ -333,3 +333,28 @@ def _latlon_of(x, y):
 
     lon, lat = to_lonlat(MOON_SOUTH_POLAR, x, y)
     return float(lat), float(lon)
+
+
+@pytest.mark.shared_data
+def test_nested_tiles_rank_sites_at_their_resolution(shared_data, atlas_features):
+    """With the data folder the 200 m and 40 m tiles are nested in the 1.6 km DEM: sites on
+    them carry 200 m / 40 m terrain, the PSR polygons drive the ice criterion, sites are
+    named from the gazetteer, and the warning names the resolution at each coarse site."""
+    result = run_siting("south-pole", load_criteria(), atlas_features, data_dir=shared_data,
+                        start="2026-01-01", end="2026-02-28", step_hours=24, n_azimuths=32,
+                        max_distance_km=100)
+    stack = result.terrain.stack
+    assert [layer.label for layer in stack.layers] == [
+        "south-pole-40m", "south-pole-200m", "lola-polar-south-1600m"]
+    assert [ev.spec.pixel_m for ev in result.evaluations] == [1600.0, 200.0, 40.0]
+    assert result.psr_source.startswith("LOLA PSR polygons")
+    assert set(result.table["terrain_m"]) <= {40, 200, 1600}
+    assert (result.table["terrain_m"] < 1600).any()
+    for row in result.table.itertuples():
+        if row.terrain_m > 100:
+            assert f"{row.name} {row.terrain_m:,.0f} m" in result.terrain.warning
+    assert result.table["place"].str.len().min() > 0
+    info = result.explain(float(result.table.iloc[0]["lat"]),
+                          float(result.table.iloc[0]["lon"]))
+    assert info["terrain_m"] == float(result.table.iloc[0]["terrain_m"])
+    assert info["observer_height_m"] == 2.0

@@ -54,11 +54,15 @@ def _run_site(ctx: click.Context, params: dict, progress=None):
 def format_site_table(table) -> str:
     """The ranked sites as printed: nights cut by the period shown as ">= N", the terrain
     each site rests on, and the nearest named feature."""
+    from lunatlas.siting.pipeline import decimals_for
     from lunatlas.siting.report import night_text
 
     shown = table[["rank", "name", "lat", "lon", "terrain_m", "suitability",
                    "raw_illumination_fraction", "raw_longest_darkness_days",
                    "raw_earth_visibility_fraction", "in_top3_fraction", "place"]].copy()
+    places = [decimals_for(v) for v in table["terrain_m"]]
+    shown["lat"] = [f"{v:.{d}f}" for v, d in zip(table["lat"], places, strict=True)]
+    shown["lon"] = [f"{v:.{d}f}" for v, d in zip(table["lon"], places, strict=True)]
     shown["terrain_m"] = [f"{v:,.0f}" for v in shown["terrain_m"]]
     shown["raw_longest_darkness_days"] = night_text(table)
     shown.columns = ["rank", "name", "lat", "lon", "terrain m", "suitability", "sunlit",

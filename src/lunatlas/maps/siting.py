@@ -43,7 +43,7 @@ def _sites_and_paths(ax, result) -> None:
         x, y = _xy_km(result, rows, cols)
         to_psr = target.startswith("nearest")
         ax.plot(x, y, color="#00e5ff" if to_psr else "#ff4fd8", lw=1.8,
-                label=f"traverse {name} → {'PSR' if to_psr else target.split()[-1]} "
+                label=f"traverse {name} → {'never lit' if to_psr else target.split()[-1]} "
                       f"({path.length_km:.0f} km)")
     x, y = (v / 1e3 for v in lonlat_to(result.grid.rio.crs, result.table["lon"].to_numpy(),
                                         result.table["lat"].to_numpy()))

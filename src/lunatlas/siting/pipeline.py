@@ -265,18 +265,18 @@ def site_rows(candidates: list[tuple[GridEvaluation, int, int]], stack: TerrainS
     grid at the site, at the precision that grid supports."""
     rows = []
     for rank, (ev, r, c) in enumerate(candidates, 1):
-        pixel = ev.spec.pixel_m
         lat, lon = float(ev.lat[r, c]), float(ev.lon[r, c])
         x, y = (float(v) for v in lonlat_to(stack.finest.crs, lon, lat))
         layer = stack.layers[int(stack.layer_at(stack.finest.crs, np.array([x]),
                                                 np.array([y]))[0])]
+        pixel = max(ev.spec.pixel_m, layer.pixel_m)  # a grid finer than its DEM adds nothing
         region = int(ev.labels[r, c])
         raw = ev.inputs.raw()
         rows.append({
             "rank": rank, "name": f"S{rank}", "lat": round(lat, decimals_for(pixel)),
             "lon": round(lon, decimals_for(pixel)),
             "place": describe_place(lat, lon, names) if names is not None else "",
-            "terrain_m": pixel, "dem": layer.label,
+            "terrain_m": int(round(pixel)), "dem": layer.label,
             "suitability": round(float(ev.suitability[r, c]), 3),
             "relay_required": bool(ev.inputs.earth_visibility_fraction[r, c] == 0.0),
             "darkness_window_limited": bool(ev.light.darkness_window_limited[r, c]),
@@ -359,10 +359,12 @@ def _resolution_warning(table: pd.DataFrame, terrain: TerrainChoice) -> str:
         return ""
     used = ", ".join(f"{row.name} {row.terrain_m:,.0f} m ({row.dem})"
                      for row in coarse.itertuples())
+    finer = [layer.label for layer in terrain.stack.layers if layer.pixel_m <= LANDER_SCALE_M]
+    advice = (f"the finer DEMs at hand ({', '.join(finer)}) cover none of them" if finer else
+              "nest finer DEMs (LOLA polar GDR products, the registry's south-pole tiles) "
+              "with --data-dir or --dem")
     return (f"ranked sites rest on terrain coarser than lander scale (> {LANDER_SCALE_M:.0f} m):"
-            f" {used}; site values are regional, not lander-scale. Nest finer DEMs (registry "
-            "'south-pole-200m', 'south-pole-40m', LOLA GDR polar products) via --data-dir "
-            "or --dem")
+            f" {used}; their values are regional, not lander-scale; {advice}")
 
 
 def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,

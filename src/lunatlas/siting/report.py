@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 
@@ -143,43 +142,19 @@ def write_report(result, out_dir: Path, figures: dict[str, Path], criteria_text:
               "## Criteria used", "", "```toml", criteria_text.strip(), "```", "",
               "## Data provenance", "", _markdown_table(pd.DataFrame(provenance)), ""]
     md = out_dir / "report.md"
-    md.write_text("\n".join(lines), encoding="utf-8")
-    body = []
-    for line in lines:
-        if line.startswith("![") and "](" in line:
-            alt, src = line[2:].split("](")
-            body.append(f'<img src="{html.escape(src[:-1])}" alt="{html.escape(alt)}" '
-                        'style="max-width:48%">')
-        elif line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("## "):
-            body.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("| "):
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
-            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        elif line.startswith("|---"):
-            continue
-        else:
-            body.append(f"<p>{html.escape(line)}</p>" if line else "")
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>Lunatlas siting report"
-            "</title><style>body{font-family:sans-serif;max-width:1200px;margin:auto}"
-            "td{border:1px solid #ccc;padding:2px 6px;font-size:12px}</style></head><body>"
-            + _wrap_tables("\n".join(body)) + "</body></html>")
+    text = "\n".join(lines)
+    md.write_text(text, encoding="utf-8")
     out_html = out_dir / "report.html"
-    out_html.write_text(page, encoding="utf-8")
+    out_html.write_text(render_html(text, "Lunatlas siting report"), encoding="utf-8")
     return md, out_html
 
 
-def _wrap_tables(body: str) -> str:
-    out, in_table = [], False
-    for line in body.split("\n"):
-        if line.startswith("<tr>") and not in_table:
-            out.append("<table>")
-            in_table = True
-        elif not line.startswith("<tr>") and in_table:
-            out.append("</table>")
-            in_table = False
-        out.append(line)
-    if in_table:
-        out.append("</table>")
-    return "\n".join(out)
+def render_html(markdown_text: str, title: str) -> str:
+    """The Markdown report as a standalone HTML page (Python-Markdown + a Jinja2 template)."""
+    import jinja2
+    import markdown
+
+    body = markdown.markdown(markdown_text, extensions=["tables", "fenced_code"])
+    env = jinja2.Environment(loader=jinja2.PackageLoader("lunatlas.siting", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    return env.get_template("report.html.j2").render(title=title, body=body)
