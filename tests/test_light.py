@@ -111,6 +111,35 @@ def test_distributed_tiles_equal_single_process_bit_for_bit(global_dem):
     assert grid.shape[0] > 3 * 25  # really tiled (4 × 4 tiles)
 
 
+def test_distributed_tiles_with_a_terrain_stack_equal_single_process(global_dem, monkeypatch):
+    """Halo and far field from a stack (here the global DEM around a polar grid, the near
+    field cut at 96 km and terrain to 150 km marched through the far grid): tiles give the
+    single-process bits."""
+    from dask.distributed import Client, LocalCluster
+
+    from lunatlas.illumination import stacked
+    from lunatlas.illumination.stacked import grid_from_stack
+    from lunatlas.siting.terrain import polar_cap_spec
+    from lunatlas.terrain.stack import TerrainStack, layer_from_array
+
+    monkeypatch.setattr(stacked, "SINGLE_SWEEP_CELLS", 1000)
+    stack = TerrainStack([layer_from_array(global_dem, "global")])
+    spec = polar_cap_spec("south", -87.0, 3000.0)
+    grid = grid_from_stack(stack, spec.crs, spec.transform, spec.shape)
+    times = time_grid("2026-01-01", "2026-02-15", 12)
+    sun_earth = sun_earth_vectors_me(times)
+    single = light_map(grid, times, 12, 16, 150_000.0, sun_earth, 2.0, stack)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        tiled = light_map_distributed(grid, times, 12, client, 16, 150_000.0, tile_px=20,
+                                      sun_earth=sun_earth, observer_height_m=2.0,
+                                      stack=stack)
+    for name in ("illumination_fraction", "longest_darkness_days", "never_lit",
+                 "darkness_window_limited", "earth_visibility_fraction"):
+        assert np.array_equal(getattr(single, name), getattr(tiled, name), equal_nan=True), name
+    assert grid.shape[0] > 2 * 20
+
+
 def test_bad_point_requests(global_dem):
     with pytest.raises(InputError, match="outside"):
         light_point(flat_grid(-70, 30), 10.0, 10.0, "2026-01-01", "2026-01-02", 1)

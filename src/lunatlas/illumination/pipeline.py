@@ -30,7 +30,7 @@ from lunatlas.illumination.light import (
     light_series,
     longest_run,
 )
-from lunatlas.illumination.stacked import grid_horizons, point_horizons
+from lunatlas.illumination.stacked import grid_horizons, near_field_m, point_horizons
 from lunatlas.terrain.grids import cell_lonlat
 from lunatlas.terrain.stack import TerrainStack, layer_from_array
 
@@ -65,7 +65,8 @@ def geometry_of(dem: xr.DataArray) -> CellGeometry:
 
 
 def _tile_light(heights, origin, pixel, az, max_distance, radius, geometry, sun, earth,
-                step_hours, core, observer_height_m=0.0, stack=None, tile_grid=None):
+                step_hours, core, observer_height_m=0.0, stack=None, tile_grid=None,
+                near_m=None):
     """Horizons and light summaries of one tile; returns the core's maps.
 
     Without a stack the tile is ``heights`` with a halo (core slice in ``core``); with a
@@ -74,7 +75,7 @@ def _tile_light(heights, origin, pixel, az, max_distance, radius, geometry, sun,
     if stack is not None:
         crs, transform, shape = tile_grid
         horizons, _ = grid_horizons(stack, crs, transform, shape, az, max_distance,
-                                    observer_height_m)
+                                    observer_height_m, near_m=near_m)
         return light_maps(horizons, geometry, sun, earth, step_hours)
     horizons = horizon_angles(heights, pixel, az, max_distance, radius, origin,
                               observer_height_m)
@@ -126,6 +127,7 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
     transform = dem.rio.transform()
     sun_f, earth_f = client.scatter([sun, earth], broadcast=True)
     stack_f = client.scatter(stack, broadcast=True) if stack is not None else None
+    near = near_field_m((ny, nx), pixel, max_distance_m)  # the whole grid's, for every tile
     futures = []
     for r in range(0, ny, tile_px):
         for c in range(0, nx, tile_px):
@@ -143,7 +145,7 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
             future = client.submit(_tile_light, heights[rr0:rr1, cc0:cc1] if stack is None
                                    else None, (rr0, cc0), pixel, az, max_distance_m, radius,
                                    tile_geometry, sun_f, earth_f, step_hours, core,
-                                   observer_height_m, stack_f, tile_grid, pure=False)
+                                   observer_height_m, stack_f, tile_grid, near, pure=False)
             futures.append(((rows, cols), future))
     result = {f.name: np.empty((ny, nx), dtype=float) for f in fields(LightMaps)}
     result["never_lit"] = np.zeros((ny, nx), dtype=bool)

@@ -73,12 +73,13 @@ def near_field_m(shape: tuple[int, int], pixel_m: float, max_distance_m: float) 
 
 def grid_horizons(stack: TerrainStack, crs: CRS, transform: Affine, shape: tuple[int, int],
                   azimuths_deg: np.ndarray, max_distance_m: float,
-                  observer_height_m: float = 0.0, progress: Progress | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  observer_height_m: float = 0.0, progress: Progress | None = None,
+                  near_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Horizons (A, ny, nx; degrees from grid north) and heights (ny, nx) of a grid.
 
-    The grid must be projected, north-up, with square pixels whose corners sit on whole
-    multiples of the pixel (so that tiles of one grid share the sweep's anchoring).
+    The grid must be projected, north-up, with square pixels. Tiles of one grid give the
+    whole grid's bits when they are offset by whole pixels and share ``near_m`` (default:
+    :func:`near_field_m` of the grid itself).
     """
     say = progress or (lambda _m: None)
     pixel = abs(transform.a)
@@ -86,13 +87,15 @@ def grid_horizons(stack: TerrainStack, crs: CRS, transform: Affine, shape: tuple
         raise InputError("horizon grids must be projected (metres) with square pixels")
     azimuths = np.asarray(azimuths_deg, dtype=float)
     ny, nx = shape
-    near = near_field_m(shape, pixel, max_distance_m)
+    near = near_m if near_m is not None else near_field_m(shape, pixel, max_distance_m)
     halo = halo_pixels(near, pixel)
     haloed = transform * Affine.translation(-halo, -halo)
     say(f"terrain: {ny + 2 * halo}×{nx + 2 * halo} cells of {pixel:g} m from the stack")
     heights = stack.grid(crs, haloed, (ny + 2 * halo, nx + 2 * halo))
     core = heights[halo:halo + ny, halo:halo + nx]
-    origin = (int(round(haloed.f / transform.e)), int(round(haloed.c / transform.a)))
+    # Sweep anchoring: global pixel indices of the haloed corner. Grids of this package
+    # have corners on whole or half pixels; +0.25 then floors both the same way in every tile.
+    origin = (math.floor(haloed.f / transform.e + 0.25), math.floor(haloed.c / transform.a + 0.25))
     out = np.empty((azimuths.size, ny, nx), dtype=np.float32)
     for a0 in range(0, azimuths.size, AZIMUTH_CHUNK):
         chunk = azimuths[a0:a0 + AZIMUTH_CHUNK]
