@@ -90,13 +90,11 @@ def zones(xx: np.ndarray, yy: np.ndarray) -> dict[str, np.ndarray]:
             "Connecting Ridge": ridge, "Shackleton floor": d_s < 3000.0}
 
 
-def stack_of(data_dir: Path, with_tile: bool) -> TerrainStack:
-    layers = [open_layer(dataset_path("lola-polar-south-1600m", data_dir),
-                         "lola-polar-south-1600m")]
-    if with_tile:
-        layers.append(open_layer(dataset_path("south-pole-200m", data_dir, download=False),
-                                 "south-pole-200m"))
-    return TerrainStack(layers)
+def stack_of(data_dir: Path, tiles: tuple[str, ...]) -> TerrainStack:
+    """The 1.6 km LOLA polar DEM with the named registry tiles nested in it."""
+    names = ("lola-polar-south-1600m", *tiles)
+    return TerrainStack([open_layer(dataset_path(name, data_dir, download=name == names[0]),
+                                    name) for name in names])
 
 
 def tile_maps(stack: TerrainStack, sun, earth, step_hours, n_az, height_m, max_km):
@@ -157,7 +155,7 @@ def psr_comparison(never_lit: np.ndarray, transform: Affine, psr, lat: np.ndarra
 
 
 def cap_comparison(data_dir: Path, sun, earth, step_hours, n_az, max_km) -> dict:
-    stack = stack_of(data_dir, with_tile=False)
+    stack = stack_of(data_dir, ())
     spec = polar_cap_spec("south", -75.0, 1600.0)
     horizons, _ = grid_horizons(stack, spec.crs, spec.transform, spec.shape, azimuths(n_az),
                                 max_km * 1000.0)
@@ -174,10 +172,13 @@ def cap_comparison(data_dir: Path, sun, earth, step_hours, n_az, max_km) -> dict
 
 
 def run(data_dir: Path, year: int = 2020, step_hours: float = 6.0, n_az: int = 128,
-        heights=(0.0, 2.0, 10.0), max_km: float = 150.0, cap: bool = True) -> dict:
+        heights=(0.0, 2.0, 10.0), max_km: float = 150.0, cap: bool = True,
+        tiles: tuple[str, ...] = ("south-pole-200m",)) -> dict:
+    """The validation on the 200 m tile's grid; ``tiles`` nested in the 1.6 km DEM (add
+    "south-pole-40m" to cover the 200 m tile's patched inset with the 40 m tile)."""
     times = time_grid(f"{year}-01-01", f"{year}-12-31T18:00", step_hours)
     sun, earth = sun_earth_vectors_me(times)
-    stack = stack_of(data_dir, with_tile=True)
+    stack = stack_of(data_dir, tiles)
     result: dict = {"period": f"{times[0]} → {times[-1]} every {step_hours:g} h",
                     "terrain": stack.describe(),
                     "datum": [c.describe() for c in stack.datum_checks], "heights": {}}
@@ -259,8 +260,11 @@ def main() -> None:
     parser.add_argument("--step", type=float, default=6.0, help="hours")
     parser.add_argument("--azimuths", type=int, default=128)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--with-40m", action="store_true",
+                        help="also nest the 40 m tile (it replaces the 200 m tile's inset)")
     args = parser.parse_args()
-    result = run(args.data_dir, args.year, args.step, args.azimuths)
+    tiles = ("south-pole-200m", "south-pole-40m") if args.with_40m else ("south-pole-200m",)
+    result = run(args.data_dir, args.year, args.step, args.azimuths, tiles=tiles)
     print(markdown(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -230,3 +230,22 @@ def test_cli_bad_stack_input_is_one_line_and_exit_1(dems, tmp_path, case):
     assert result.exit_code == 1, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in result.output
+
+
+def test_tiles_are_referred_to_the_coarsest_dem_not_a_patched_parent(dems, tmp_path):
+    """A middle DEM 150 m low with a 300 m low patch exactly under the finest tile (as the
+    shared 200 m south-pole tile is around the 40 m one): the middle DEM is lifted onto the
+    reference, and the finest, already on the reference, is kept, not pulled down to the
+    patch."""
+    def middle(x, y):
+        patch = (np.abs(x - 4_000.0) < 10_000.0) & (np.abs(y + 3_000.0) < 10_000.0)
+        return terrain(x, y) - 150.0 - 150.0 * patch
+
+    mid = write_dem(tmp_path / "mid_200m.tif", 200.0, 150, fn=middle)
+    stack = open_stack([dems["fine"], mid, dems["coarse"]])
+    fine_check, mid_check = stack.datum_checks
+    assert mid_check.corrected and mid_check.offset_m == pytest.approx(150.0, abs=10.0)
+    assert fine_check.coarse == "coarse_800m.tif" and not fine_check.corrected
+    h, layer = stack.point_height(MOON_SOUTH_POLAR, 4_050.0, -3_050.0)
+    assert layer.path == dems["fine"] and h == pytest.approx(terrain(4_050.0, -3_050.0),
+                                                             abs=1.0)

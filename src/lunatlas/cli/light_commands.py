@@ -54,7 +54,8 @@ time_options = [
     click.option("--azimuths", "n_azimuths", type=click.IntRange(4, 3600), default=None,
                  help="Number of horizon azimuths."),
     click.option("--max-distance-km", type=click.FloatRange(min=1.0), default=None,
-                 help="Terrain farther than this is ignored for horizons (km)."),
+                 help="Terrain farther than this is ignored for horizons (km; default 150, "
+                      "beyond the farthest terrain that can shadow the poles)."),
 ]
 
 
@@ -160,7 +161,7 @@ def light_map_command(ctx: click.Context, start: str, end: str, step_hours: floa
         crs, transform = finest.crs, finest.transform
         shape = (finest.height, finest.width)
     dem = grid_from_stack(stack, crs, transform, shape)
-    max_distance = (max_distance_km or 100.0) * 1000.0
+    max_distance = (max_distance_km or 150.0) * 1000.0
     n_az = n_azimuths or 64
     holes = int(np.isnan(dem.to_numpy()).sum())
     if holes:

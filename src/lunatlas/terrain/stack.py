@@ -8,11 +8,14 @@ is much finer than the resolution asked for is read through GDAL's decimated, av
 reads (overviews where the file has them). Memory therefore follows the number of samples
 asked for, not the size of the files.
 
-Vertical datum: on opening, each DEM is compared with the next coarser one over their
-overlap (the fine DEM averaged to the coarse pixel). An offset larger than the scatter of
-the differences (1.4826 × MAD) is reported in :attr:`DemLayer.datum_note` and, by default,
-removed by shifting the finer DEM onto its parent (coarsest first, so corrections chain);
-offsets under :data:`MIN_DATUM_OFFSET_M` are left alone.
+Vertical datum: on opening, each DEM is compared over its footprint (averaged to the coarse
+pixel) with the coarsest DEM of the stack that overlaps it on at least
+:data:`MIN_DATUM_SAMPLES` coarse pixels (the geodetic reference, e.g. LOLA), else with its
+parent. An offset larger than the scatter of the differences (1.4826 × MAD) is reported in
+:attr:`DemLayer.datum_note` and, by default, removed by shifting the finer DEM; offsets under
+:data:`MIN_DATUM_OFFSET_M` are left alone. Referring every tile to the reference, not to a
+parent that may itself be patched, keeps one datum across the stack (the shared 200 m
+south-pole tile holds a ≈ 140 m lower inset exactly where the 40 m tile lies).
 
 This module is a reader (it opens files); the horizon and light engines receive arrays.
 """
@@ -47,6 +50,9 @@ GDAL_CACHE_MB = 64
 """GDAL's own block cache while reading (its default, 5 % of RAM, would hold whole files)."""
 MIN_DATUM_OFFSET_M = 1.0
 """Offsets below a metre are left alone whatever the scatter (integer-metre products)."""
+MIN_DATUM_SAMPLES = 16
+"""A DEM is referred to the coarsest DEM under it when they share at least this many
+comparison points (coarse pixels), else to its parent."""
 
 
 @dataclass
@@ -336,8 +342,22 @@ class TerrainStack:
         self.layers = sorted(layers, key=lambda layer: layer.pixel_m)
         self._check_body()
         self.datum_checks: list[DatumCheck] = []
-        for i in range(len(self.layers) - 2, -1, -1):  # coarsest first: corrections chain
-            check = self._compare(self.layers[i], self.layers[i + 1], correct_datum)
+        for i in range(len(self.layers) - 2, -1, -1):  # coarsest first
+            fine = self.layers[i]
+            check = self._compare(fine, self.layers[i + 1])  # raises without overlap
+            for reference in self.layers[:i:-1]:  # the coarsest DEM with enough overlap
+                if reference is self.layers[i + 1]:
+                    break
+                wide = self._compare(fine, reference)
+                if wide.samples >= MIN_DATUM_SAMPLES:
+                    check = wide
+                    break
+            if correct_datum and abs(check.offset_m) > max(check.scatter_m,
+                                                           MIN_DATUM_OFFSET_M):
+                fine.vertical_offset_m += check.offset_m
+                fine._cache.clear()
+                check.corrected = True
+            fine.datum_note = check.describe()
             self.datum_checks.append(check)
         self.datum_checks.reverse()
 
@@ -361,8 +381,10 @@ class TerrainStack:
                     f"{layer.radius_m:.0f} m but {first.path} on {first.radius_m:.0f} m; "
                     "every DEM of a stack must share one body and reference radius")
 
-    def _compare(self, fine: DemLayer, coarse: DemLayer, correct: bool) -> DatumCheck:
-        """Fine DEM averaged to the coarse pixel against the coarse DEM, over the overlap."""
+    @staticmethod
+    def _compare(fine: DemLayer, coarse: DemLayer) -> DatumCheck:
+        """Fine DEM averaged to the coarse pixel against the coarse DEM, over the overlap
+        (the coarse DEM already corrected)."""
         t = fine.transform
         step_px = max(1.0, coarse.pixel_m / fine.pixel_m)
         n_c = max(2, int(fine.width / step_px))
@@ -381,13 +403,7 @@ class TerrainStack:
         diff = h_coarse[ok] - h_fine[ok]
         offset = float(np.median(diff))
         scatter = float(1.4826 * np.median(np.abs(diff - offset)))
-        do = correct and abs(offset) > max(scatter, MIN_DATUM_OFFSET_M)
-        if do:
-            fine.vertical_offset_m += offset
-            fine._cache.clear()
-        check = DatumCheck(fine.label, coarse.label, offset, scatter, int(ok.sum()), do)
-        fine.datum_note = check.describe()
-        return check
+        return DatumCheck(fine.label, coarse.label, offset, scatter, int(ok.sum()), False)
 
     # -- queries --------------------------------------------------------------------------
     def layer_at(self, crs: CRS, x: np.ndarray, y: np.ndarray) -> np.ndarray:
