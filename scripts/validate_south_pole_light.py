@@ -36,7 +36,8 @@ from lunatlas.ephemeris import sun_earth_vectors_me, time_grid
 from lunatlas.illumination.light import light_maps
 from lunatlas.illumination.pipeline import azimuths, geometry_of
 from lunatlas.illumination.stacked import grid_from_stack, grid_horizons
-from lunatlas.siting.terrain import load_psr_polygons, polar_cap_spec
+from lunatlas.siting.terrain import load_psr_polygons
+from lunatlas.terrain.grids import polar_cap_spec
 from lunatlas.terrain.stack import TerrainStack, open_layer
 
 SHACKLETON = (-89.67, 129.78, 20.92)

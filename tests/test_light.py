@@ -119,7 +119,7 @@ def test_distributed_tiles_with_a_terrain_stack_equal_single_process(global_dem,
 
     from lunatlas.illumination import stacked
     from lunatlas.illumination.stacked import grid_from_stack
-    from lunatlas.siting.terrain import polar_cap_spec
+    from lunatlas.terrain.grids import polar_cap_spec
     from lunatlas.terrain.stack import TerrainStack, layer_from_array
 
     monkeypatch.setattr(stacked, "SINGLE_SWEEP_CELLS", 1000)

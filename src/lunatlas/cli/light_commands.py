@@ -147,7 +147,7 @@ def light_map_command(ctx: click.Context, start: str, end: str, step_hours: floa
     from lunatlas.illumination import light_map, light_map_distributed
     from lunatlas.illumination.stacked import grid_from_stack
     from lunatlas.maps.light import plot_light_maps
-    from lunatlas.siting.terrain import polar_cap_spec
+    from lunatlas.terrain.grids import polar_cap_spec
 
     times = time_grid(start, end, step_hours)
     stack = _terrain(ctx, dem_paths, -lat_limit if pole == "south" else lat_limit,

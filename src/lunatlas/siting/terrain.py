@@ -10,7 +10,6 @@ the coarse pixel, and one per finer DEM over its footprint at that DEM's pixel.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,17 +21,15 @@ from affine import Affine
 from pyproj import CRS
 
 from lunatlas.crs import (
-    MOON_NORTH_POLAR,
     MOON_RADIUS_M,
     MOON_SOUTH_POLAR,
     great_circle_distance_m,
-    lonlat_to,
     same_crs,
     transformer,
 )
 from lunatlas.data.fetch import dataset_path
 from lunatlas.errors import DatasetError, InputError
-from lunatlas.terrain.grids import local_crs
+from lunatlas.terrain.grids import GridSpec, local_spec, polar_cap_spec
 from lunatlas.terrain.stack import DemLayer, TerrainStack, open_layer
 
 REGIONS = {"south-pole": ("south", -84.0), "north-pole": ("north", 84.0)}
@@ -119,43 +116,6 @@ def choose_terrain(region: str, data_dir: Path | None = None,
     return TerrainChoice(TerrainStack(layers, correct_datum), ", ".join(names), warning)
 
 
-@dataclass(frozen=True)
-class GridSpec:
-    """A north-up grid: CRS, transform (square pixels) and shape (rows, cols)."""
-
-    crs: CRS
-    transform: Affine
-    shape: tuple[int, int]
-
-    @property
-    def pixel_m(self) -> float:
-        return abs(self.transform.a)
-
-    def bounds(self) -> tuple[float, float, float, float]:
-        t, (ny, nx) = self.transform, self.shape
-        return t.c, t.f + t.e * ny, t.c + t.a * nx, t.f
-
-
-def _square(crs: CRS, center_xy: tuple[float, float], half_width_m: float,
-            pixel_m: float) -> GridSpec:
-    if pixel_m <= 0 or half_width_m <= 0:
-        raise InputError("grid pixel size and half width must be > 0 metres")
-    n = 2 * int(math.ceil(half_width_m / pixel_m)) + 1  # odd: the centre is a cell centre
-    transform = Affine(pixel_m, 0, center_xy[0] - n * pixel_m / 2, 0, -pixel_m,
-                       center_xy[1] + n * pixel_m / 2)
-    return GridSpec(crs, transform, (n, n))
-
-
-def polar_cap_spec(pole: str, lat_limit_deg: float, pixel_m: float,
-                   radius_m: float = MOON_RADIUS_M) -> GridSpec:
-    """Polar stereographic grid (IAU_2015:30135 / 30130) over the cap beyond a latitude."""
-    crs = {"south": MOON_SOUTH_POLAR, "north": MOON_NORTH_POLAR}.get(pole)
-    if crs is None:
-        raise InputError(f"pole must be 'south' or 'north', got {pole!r}")
-    half = 2.0 * radius_m * math.tan(math.radians(90.0 - abs(lat_limit_deg)) / 2.0)
-    return _square(crs, (0.0, 0.0), half, pixel_m)
-
-
 def region_spec(region: str, pixel_m: float, radius_m: float = MOON_RADIUS_M) -> GridSpec:
     """Grid for a named polar cap or ``lat,lon,half_width_km`` (local stereographic)."""
     if region in REGIONS:
@@ -165,12 +125,7 @@ def region_spec(region: str, pixel_m: float, radius_m: float = MOON_RADIUS_M) ->
     except ValueError:
         raise InputError(f"region {region!r}: expected one of {', '.join(REGIONS)} or "
                          "'lat,lon,half_width_km'") from None
-    crs = local_crs(lat, lon, radius_m)
-    center = (0.0, 0.0)
-    if crs in (MOON_SOUTH_POLAR, MOON_NORTH_POLAR):
-        x, y = lonlat_to(crs, lon, lat)
-        center = (float(x), float(y))
-    return _square(crs, center, half_km * 1000.0, pixel_m)
+    return local_spec(lat, lon, half_km * 1000.0, pixel_m, radius_m)
 
 
 def default_pixel_m(stack: TerrainStack) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import rioxarray  # noqa: F401  (the .rio accessor)
@@ -64,42 +65,85 @@ def _wrap_global(dem: xr.DataArray, pad: int = 2) -> xr.DataArray:
     return wrapped.rio.write_crs(crs).rio.write_transform(new_transform)
 
 
+@dataclass(frozen=True)
+class GridSpec:
+    """A north-up grid: CRS, transform (square pixels, metres) and shape (rows, cols)."""
+
+    crs: CRS
+    transform: Affine
+    shape: tuple[int, int]
+
+    @property
+    def pixel_m(self) -> float:
+        return abs(self.transform.a)
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in the grid's CRS."""
+        t, (ny, nx) = self.transform, self.shape
+        return t.c, t.f + t.e * ny, t.c + t.a * nx, t.f
+
+
+def square_spec(crs: CRS, center_xy: tuple[float, float], half_width_m: float,
+                pixel_m: float) -> GridSpec:
+    """Square grid of about ``2·half_width_m`` around ``center_xy``; an odd number of cells,
+    so that the centre is a cell centre."""
+    if pixel_m <= 0 or half_width_m <= 0:
+        raise InputError("grid pixel size and half width must be > 0 metres")
+    n = 2 * int(math.ceil(half_width_m / pixel_m)) + 1
+    transform = Affine(pixel_m, 0, center_xy[0] - n * pixel_m / 2, 0, -pixel_m,
+                       center_xy[1] + n * pixel_m / 2)
+    return GridSpec(crs, transform, (n, n))
+
+
+def polar_cap_spec(pole: str, lat_limit_deg: float, pixel_m: float,
+                   radius_m: float = MOON_RADIUS_M) -> GridSpec:
+    """Polar stereographic grid (IAU_2015:30135 / 30130) over the cap beyond a latitude."""
+    crs = {"south": MOON_SOUTH_POLAR, "north": MOON_NORTH_POLAR}.get(pole)
+    if crs is None:
+        raise InputError(f"pole must be 'south' or 'north', got {pole!r}")
+    half = 2.0 * radius_m * math.tan(math.radians(90.0 - abs(lat_limit_deg)) / 2.0)
+    return square_spec(crs, (0.0, 0.0), half, pixel_m)
+
+
+def local_spec(lat_deg: float, lon_deg: float, half_width_m: float, pixel_m: float,
+               radius_m: float = MOON_RADIUS_M) -> GridSpec:
+    """Grid centred on (lat, lon) in :func:`local_crs` (polar stereographic near a pole)."""
+    crs = local_crs(lat_deg, lon_deg, radius_m)
+    center = (0.0, 0.0)
+    if crs in (MOON_SOUTH_POLAR, MOON_NORTH_POLAR):
+        from lunatlas.crs import lonlat_to
+
+        x, y = lonlat_to(crs, lon_deg, lat_deg)
+        center = (float(x), float(y))
+    return square_spec(crs, center, half_width_m, pixel_m)
+
+
+def reproject_to(dem: xr.DataArray, spec: GridSpec) -> xr.DataArray:
+    """``dem`` warped (bilinear) onto a grid; NaN where it has no data."""
+    out = _wrap_global(dem).rio.reproject(spec.crs, transform=spec.transform,
+                                          shape=spec.shape, resampling=Resampling.bilinear,
+                                          nodata=np.nan)
+    out.attrs.update({k: v for k, v in dem.attrs.items() if k != "_FillValue"})
+    return out
+
+
 def regrid(dem: xr.DataArray, crs: CRS, center_xy: tuple[float, float], half_width_m: float,
            pixel_m: float) -> xr.DataArray:
     """Square grid of ``2·half_width_m`` around ``center_xy`` (in ``crs``), bilinear."""
-    if pixel_m <= 0 or half_width_m <= 0:
-        raise InputError("grid pixel size and half width must be > 0 metres")
-    n = 2 * int(math.ceil(half_width_m / pixel_m)) + 1  # odd: the centre is a cell centre
-    x0 = center_xy[0] - n * pixel_m / 2
-    y0 = center_xy[1] + n * pixel_m / 2
-    transform = Affine(pixel_m, 0, x0, 0, -pixel_m, y0)
-    out = _wrap_global(dem).rio.reproject(crs, transform=transform, shape=(n, n),
-                            resampling=Resampling.bilinear, nodata=np.nan)
-    out.attrs.update({k: v for k, v in dem.attrs.items() if k != "_FillValue"})
-    return out
+    return reproject_to(dem, square_spec(crs, center_xy, half_width_m, pixel_m))
 
 
 def local_grid(dem: xr.DataArray, lat_deg: float, lon_deg: float, half_width_m: float,
                pixel_m: float) -> xr.DataArray:
     """Crop/reproject ``dem`` to a local stereographic grid centred on (lat, lon)."""
-    crs = local_crs(lat_deg, lon_deg, float(dem.attrs.get("reference_radius_m", MOON_RADIUS_M)))
-    if crs in (MOON_SOUTH_POLAR, MOON_NORTH_POLAR):
-        from lunatlas.crs import lonlat_to
-
-        cx, cy = lonlat_to(crs, lon_deg, lat_deg)
-        return regrid(dem, crs, (float(cx), float(cy)), half_width_m, pixel_m)
-    return regrid(dem, crs, (0.0, 0.0), half_width_m, pixel_m)
+    radius = float(dem.attrs.get("reference_radius_m", MOON_RADIUS_M))
+    return reproject_to(dem, local_spec(lat_deg, lon_deg, half_width_m, pixel_m, radius))
 
 
 def polar_grid(dem: xr.DataArray, pole: str, lat_limit_deg: float,
                pixel_m: float) -> xr.DataArray:
     """Polar stereographic grid (IAU_2015:30135 or 30130) covering the cap beyond the limit."""
-    crs = {"south": MOON_SOUTH_POLAR, "north": MOON_NORTH_POLAR}.get(pole)
-    if crs is None:
-        raise InputError(f"pole must be 'south' or 'north', got {pole!r}")
-    colat = 90.0 - abs(lat_limit_deg)
-    half = 2.0 * MOON_RADIUS_M * math.tan(math.radians(colat) / 2.0)
-    return regrid(dem, crs, (0.0, 0.0), half, pixel_m)
+    return reproject_to(dem, polar_cap_spec(pole, lat_limit_deg, pixel_m))
 
 
 def cell_lonlat(dem: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
