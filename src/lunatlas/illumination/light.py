@@ -259,11 +259,6 @@ def light_series(horizons_deg: np.ndarray, row: int, col: int, geometry: CellGeo
     return LightSeries(*out[:7], out[7].astype(bool))
 
 
-def longest_run_days(mask: np.ndarray, step_hours: float) -> float:
-    """Longest run of consecutive True values, in days."""
-    return longest_run(mask, step_hours)[0]
-
-
 def longest_run(mask: np.ndarray, step_hours: float) -> tuple[float, bool]:
     """Longest run of consecutive True values (days), and whether a run cut by the start
     or end of the series is that long (then the true run may be longer: read it as ≥)."""

@@ -208,16 +208,6 @@ class DemLayer:
         return (np.isfinite(col) & np.isfinite(row) & (col >= 0) & (col <= self.width)
                 & (row >= 0) & (row <= self.height))
 
-    def corner_points(self, n: int = 9) -> tuple[np.ndarray, np.ndarray]:
-        """Points along the raster's edge (x, y in its CRS), ``n`` per side."""
-        t = self.transform
-        s = np.linspace(0.0, 1.0, n)
-        cols = np.concatenate([s * self.width, np.full(n, self.width),
-                               s[::-1] * self.width, np.zeros(n)])
-        rows = np.concatenate([np.zeros(n), s * self.height, np.full(n, self.height),
-                               s[::-1] * self.height])
-        return t.c + t.a * cols, t.f + t.e * rows
-
 
 def _block_mean(values: np.ndarray, level: int) -> np.ndarray:
     """Mean of ``level`` × ``level`` cells (NaN-aware; ragged edges averaged as they are)."""
