@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from lunatlas.atlas import Atlas
 from lunatlas.chronology.calibration import CURVE_AGES_GA, CalibrationPoint, fit_chronology
-from lunatlas.chronology.functions import SYSTEMS
+from lunatlas.chronology.functions import SYSTEMS, ChronologyFunction
 from lunatlas.cli.main import cli
 from lunatlas.data.fetch import sha256_of
 from lunatlas.errors import InputError
@@ -82,7 +82,7 @@ def test_full_refit_recovers_a_known_chronology():
     points = [CalibrationPoint(f"p{i}", float(truth.n1(t) * np.exp(rng.normal(0, 0.03))),
                                float(truth.n1(t) * 0.03), float(t), 0.01)
               for i, t in enumerate(ages)]
-    fit = fit_chronology(points, "refit", SYSTEMS["yue2022"].cf)
+    fit = fit_chronology(points, "refit", SYSTEMS["yue2022"].cf, free_b=True)
     assert fit.mode == "full"
     ratio = fit.cf.n1(CURVE_AGES_GA) / truth.n1(CURVE_AGES_GA)
     assert np.max(np.abs(ratio - 1)) < 0.06
@@ -106,17 +106,17 @@ def test_samples_add_refits_and_redates_units(built_atlas, tmp_path):
     units_before = before.layer("count_areas")
     assert len(units_before) == 8 and "count:CE-6_8km_vicinity" in units_before.index
     ce6_age_before = units_before.loc["count:CE-6_8km_vicinity", "model_age_ga"]
-    # Two calibration sites: the CE-6 count (its N(1) from the count, its age from the
-    # samples, 2.81 Ga) and Chang'e 5 (published N(1), 2.03 Ga). Alone, each fixes the scale
-    # on the base curve; together the fit lies between them, so the CE-6 unit's model age
-    # lies between its sample age and the age the CE-5-only scale gives it.
-    (ce6_point,) = [p for p in _atlas_points(before) if p.name == "Chang'e 6"]
-    (ce5_point,) = [p for p in _atlas_points(before) if p.name == "Chang'e 5"]
-    base = SYSTEMS["yue2022"].cf
-    ce5_only = fit_chronology([ce5_point], "ce5", base).cf
-    ages = sorted([2.807, float(ce5_only.age(ce6_point.n1))])
-    assert ages[0] - 0.01 < ce6_age_before < ages[1] + 0.01
-    assert ages[1] - ages[0] > 0.05  # the two sites do pull apart
+    # The atlas chronology is a fit to every point with N(1) ± σ and age ± σ: the classic
+    # set (second-hand densities), Chang'e 5 (published density) and the CE-6 count (its N(1)
+    # from the count, its age from the samples). The CE-6 unit's model age is what that
+    # curve gives the count's density.
+    chronology = before.layer("chronologies").iloc[0]
+    assert chronology["mode"] == "fixed-b" and "second-hand" in chronology["choice"]
+    points = {p.name: p for p in _atlas_points(before)}
+    assert {"Chang'e 5", "Chang'e 6", "Apollo 12", "Luna 24"} <= set(points)
+    cf = ChronologyFunction("atlas", "atlas", "", chronology["a"], chronology["b"],
+                            chronology["c"])
+    assert ce6_age_before == pytest.approx(float(cf.age(points["Chang'e 6"].n1)), abs=0.02)
     analyses = tmp_path / "ce6.csv"
     analyses.write_text(HEADER + "Test Lab,CE6-T1,Chang'e 6,Pb-Pb,2.60,0.002,\n")
     result = CliRunner().invoke(cli, ["samples", "add", str(analyses), "--atlas", str(atlas)])
@@ -124,7 +124,7 @@ def test_samples_add_refits_and_redates_units(built_atlas, tmp_path):
     assert "edition 2" in result.output and "unit(s) re-dated" in result.output
     store = Atlas(atlas)
     after = store.layer("count_areas")
-    assert after.loc["count:CE-6_8km_vicinity", "model_age_ga"] < ce6_age_before - 0.05
+    assert after.loc["count:CE-6_8km_vicinity", "model_age_ga"] < ce6_age_before - 0.005
     assert store.layer("count_areas", 1).loc["count:CE-6_8km_vicinity", "model_age_ga"] == \
         ce6_age_before
     result = CliRunner().invoke(cli, ["atlas", "diff", "1", "2", "--atlas", str(atlas)])
@@ -159,11 +159,12 @@ def test_calibrate_cli_with_points_file(tmp_path):
     frame.to_csv(points, index=False)
     out, plot = tmp_path / "cf.json", tmp_path / "calibration.svg"
     result = CliRunner().invoke(cli, ["chronology", "calibrate", "--points", str(points),
-                                      "--out", str(out), "--plot", str(plot)])
+                                      "--free-b", "--out", str(out), "--plot", str(plot)])
     assert result.exit_code == 0, result.output
     svg = plot.read_text()
     assert "<svg" in svg and "Lunar chronology calibration" in svg and "s5" in svg
-    assert "full fit, 6 points" in result.output and "leave out s" in result.output
+    assert "full fit, 6 points" in result.output and "leave one out" in result.output
+    assert "s3" in result.output
     fitted = json.loads(out.read_text())
     assert fitted["c"] == pytest.approx(truth.c, rel=0.05)
 
@@ -234,7 +235,7 @@ def test_points_cli_round_trips_into_calibrate(tmp_path):
     assert result.exit_code == 0, result.output
     incomplete = len(calibration_table()) - len(literature_calibration_points())
     assert f"skipped {incomplete} site(s)" in result.output and "Apollo 12" in result.output
-    assert "scale fit, 1 point" in result.output
+    assert f"fixed-b fit, {len(calibration_table()) - incomplete} points" in result.output
     frame = pd.read_csv(table, dtype=str)
     frame.loc[frame["site"] == "Apollo 12", "n1_sigma_per_km2"] = "abc"
     frame.to_csv(table, index=False)

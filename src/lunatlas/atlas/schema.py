@@ -106,8 +106,10 @@ LAYERS: dict[str, LayerSchema] = {
             "chronologies", None,
             {"name": "str", "a": "float64", "b": "float64", "c": "float64", "mode": "str",
              "base": "str", "scale": "float64", "covariance_json": "str",
-             "points_json": "str", "leave_one_out_json": "str", "source": "str"},
-            "Chronology functions fitted to the calibration points (N(1) = a(e^{bT}−1)+cT)",
+             "points_json": "str", "leave_one_out_json": "str", "choice": "str",
+             "source": "str"},
+            "Chronology functions fitted to the calibration points (N(1) = a(e^{bT}−1)+cT); "
+            "`choice` says which points and which parameters were fitted, and why",
         ),
         LayerSchema(
             "terrain", None,

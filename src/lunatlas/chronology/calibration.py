@@ -7,9 +7,18 @@ of the same unit. The fit minimises Σ r² with the effective-variance residual
     r = (ln N₁(T) − ln N) / sqrt((σ_N/N)² + (N₁'(T)·σ_T / N₁(T))²)
 
 (both uncertainties, in log space), and reports the parameter covariance from the Jacobian.
-With fewer than four points only a common scale k of a base function is fitted
-(N₁ = k·N₁_base), keeping the base's shape — enough to anchor a published chronology to new
-samples. Leave-one-out refits show how much each point moves the curve.
+
+Modes, by number of points:
+
+* ``scale`` (1–2 points): a common factor k on a base function (N₁ = k·N₁_base), keeping
+  its shape — enough to anchor a published chronology to new samples.
+* ``fixed-b`` (≥ 3 points, the default): a and c free, the exponent b held at the base
+  function's value. b is set by the steep pre-3.8 Ga part, which only basin points reach;
+  fitted freely on the classic Neukum counts it is unconstrained (σ_b ≈ 4–5 against b ≈ 7,
+  and basin points pull it to the search bound: ``tests/test_classic_calibration.py``).
+* ``full`` (≥ 4 points, ``free_b=True``): a, b and c free.
+
+Leave-one-out refits show how much each point moves the curve.
 """
 
 from __future__ import annotations
@@ -53,9 +62,11 @@ class Calibration:
 
     cf: ChronologyFunction
     covariance: np.ndarray
-    """Covariance of the fitted parameters (a, b, c) or of (k,) for a scale fit."""
+    """Covariance of (a, b, c) (b's row and column zero when b is held) or of (k,) for a
+    scale fit."""
     mode: str
-    """``full`` (a, b, c free) or ``scale`` (common factor on a base function)."""
+    """``full`` (a, b, c free), ``fixed-b`` (a, c free) or ``scale`` (common factor on a
+    base function)."""
     points: list[CalibrationPoint]
     base: str = ""
     scale: float = 1.0
@@ -82,13 +93,16 @@ BOUNDS = ([-30.0, 1.0, -6.0], [-6.0, 20.0, -1.0])
 
 
 def fit_chronology(points: list[CalibrationPoint], name: str, base: ChronologyFunction,
-                   leave_one_out: bool = True) -> Calibration:
-    """Fit N(1)(T) to calibration points (full form with ≥ 4 points, else a scale on ``base``)."""
+                   leave_one_out: bool = True, free_b: bool = False) -> Calibration:
+    """Fit N(1)(T) to calibration points: ``fixed-b`` (b of ``base``) with ≥ 3 points,
+    ``full`` with ≥ 4 and ``free_b``, else a scale on ``base`` (see the module docstring)."""
     if not points:
         raise InputError("calibration needs at least one point")
     names = [p.name for p in points]
     if len(set(names)) != len(names):
         raise InputError(f"duplicate calibration point names in {names}")
+    if len(points) >= 3 and not (free_b and len(points) >= 4):
+        return _fit_fixed_b(points, name, base, leave_one_out)
     if len(points) >= 4:
         def make(x):
             return ChronologyFunction(name, name, "fitted by lunatlas", 10 ** x[0], x[1],
@@ -106,7 +120,7 @@ def fit_chronology(points: list[CalibrationPoint], name: str, base: ChronologyFu
         # Propagate (log10 a, b, log10 c) → (a, b, c).
         d = np.diag([cf.a * np.log(10), 1.0, cf.c * np.log(10)])
         return Calibration(cf, d @ cov_x @ d, "full", list(points), base.key,
-                           leave_one_out=_leave_one_out(points, name, base, cf)
+                           leave_one_out=_leave_one_out(points, name, base, cf, free_b)
                            if leave_one_out else {})
     result = least_squares(lambda x: _residuals(lambda t: np.exp(x[0]) * base.n1(t),
                                                 lambda t: np.exp(x[0]) * base.rate(t),
@@ -117,16 +131,41 @@ def fit_chronology(points: list[CalibrationPoint], name: str, base: ChronologyFu
     jac = result.jac
     var_log_k = float(np.linalg.pinv(jac.T @ jac)[0, 0])
     return Calibration(cf, np.array([[var_log_k * k * k]]), "scale", list(points), base.key,
-                       scale=k, leave_one_out=_leave_one_out(points, name, base, cf)
+                       scale=k, leave_one_out=_leave_one_out(points, name, base, cf, False)
                        if leave_one_out else {})
 
 
-def _leave_one_out(points, name, base, cf) -> dict[str, float]:
+def _fit_fixed_b(points: list[CalibrationPoint], name: str, base: ChronologyFunction,
+                 leave_one_out: bool) -> Calibration:
+    """a and c free, b held at the base's value (log-parametrised, bounded as BOUNDS)."""
+    def make(x):
+        return ChronologyFunction(name, name, f"fitted by lunatlas (b held at {base.b:g}, "
+                                  f"from {base.name})", 10 ** x[0], base.b, 10 ** x[1])
+
+    bounds = ([BOUNDS[0][0], BOUNDS[0][2]], [BOUNDS[1][0], BOUNDS[1][2]])
+    x0 = np.clip([np.log10(base.a), np.log10(base.c)], bounds[0], bounds[1])
+    result = least_squares(lambda x: _residuals(make(x).n1, make(x).rate, points), x0,
+                           bounds=bounds)
+    cf = make(result.x)
+    dof = max(len(points) - 2, 1)
+    s2 = max(float(np.sum(result.fun**2)) / dof, 1.0)
+    cov_x = np.linalg.pinv(result.jac.T @ result.jac) * s2
+    d = np.diag([cf.a * np.log(10), cf.c * np.log(10)])
+    cov_ac = d @ cov_x @ d
+    covariance = np.zeros((3, 3))
+    covariance[np.ix_([0, 2], [0, 2])] = cov_ac  # b held: no variance
+    return Calibration(cf, covariance, "fixed-b", list(points), base.key,
+                       leave_one_out=_leave_one_out(points, name, base, cf, False)
+                       if leave_one_out else {})
+
+
+def _leave_one_out(points, name, base, cf, free_b) -> dict[str, float]:
     if len(points) < 2:
         return {}
     shifts = {}
     reference = cf.n1(CURVE_AGES_GA)
     for i, p in enumerate(points):
-        refit = fit_chronology(points[:i] + points[i + 1:], name, base, leave_one_out=False)
+        refit = fit_chronology(points[:i] + points[i + 1:], name, base, leave_one_out=False,
+                               free_b=free_b)
         shifts[p.name] = float(np.max(np.abs(refit.cf.n1(CURVE_AGES_GA) / reference - 1)))
     return shifts

@@ -123,70 +123,58 @@ def chronology_points(as_json: bool, as_csv: bool) -> None:
 @chronology.command("calibrate")
 @click.option("--points", "points_file", type=click.Path(path_type=Path), default=None,
               help="CSV of calibration points: site, n1_per_km2, n1_sigma_per_km2, age_ga, "
-                   "age_sigma_ga[, reference]. Default: the atlas's calibration points.")
+                   "age_sigma_ga[, reference]. Default: the classic set (second-hand) and "
+                   "the new points (Chang'e 5 and 6), as an atlas built now would use them.")
+@click.option("--from-atlas", is_flag=True,
+              help="Use the calibration points stored in the atlas (--atlas) instead.")
 @atlas_option
 @click.option("--base", default="yue2022", show_default=True,
-              help="Chronology whose shape a scale fit keeps (fewer than 4 points).")
+              help="Chronology whose b (and, with fewer than 3 points, shape) the fit keeps.")
+@click.option("--free-b", is_flag=True,
+              help="Fit b too (needs ≥ 4 points; poorly constrained on the classic points).")
 @click.option("--name", default="calibrated", show_default=True, help="Name of the result.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
               help="Write the fitted function (JSON).")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
               help="Write the calibration plot (PNG or SVG by suffix).")
+@click.pass_context
 @handle_errors
-def chronology_calibrate(points_file: Path | None, atlas_path: Path, base: str, name: str,
+def chronology_calibrate(ctx: click.Context, points_file: Path | None, from_atlas: bool,
+                         atlas_path: Path, base: str, free_b: bool, name: str,
                          out_path: Path | None, plot_path: Path | None) -> None:
     """Fit N(1) = a·(e^{bT} − 1) + c·T to calibration points, with leave-one-out shifts."""
-    import pandas as pd
-
     from lunatlas.chronology import get_system
-    from lunatlas.chronology.calibration import CalibrationPoint, fit_chronology
-    from lunatlas.errors import InputError
+    from lunatlas.chronology.calibration import fit_chronology
 
-    if points_file is not None:
-        try:
-            frame = pd.read_csv(points_file)
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"{points_file}: not a readable CSV ({exc})") from None
+    if points_file is not None or from_atlas:
+        points = _points_from_table(points_file, atlas_path if from_atlas else None)
     else:
-        from lunatlas.atlas import Atlas
+        from lunatlas.samples.enrich import registry_calibration_points
 
-        frame = Atlas(atlas_path).layer("calibration")
-    frame = frame.reset_index(drop=True)
-    needed = ["site", "n1_per_km2", "n1_sigma_per_km2", "age_ga", "age_sigma_ga"]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise InputError(f"{points_file or atlas_path}: missing column(s) {missing}")
-    numeric = needed[1:]
-    values = frame[numeric].apply(pd.to_numeric, errors="coerce")
-    not_numbers = frame[numeric].notna() & values.isna()
-    if not_numbers.to_numpy().any():
-        row, column = next((i, c) for i in frame.index for c in numeric
-                           if not_numbers.at[i, c])
-        raise InputError(f"{points_file or atlas_path}: line {row + 2}, field {column!r}: "
-                         f"expected a number, got {frame.at[row, column]!r}")
-    usable = values.notna().all(axis=1)
-    skipped = frame.loc[~usable, "site"].astype(str).tolist()
-    if skipped:
-        click.echo(f"skipped {len(skipped)} site(s) without N(1) ± σ and age ± σ: "
-                   f"{', '.join(skipped)}")
-    reference_column = next((c for c in ("reference", "n1_reference") if c in frame.columns),
-                            None)
-    references = (frame[reference_column].where(frame[reference_column].notna(), "")
-                  if reference_column else pd.Series("", index=frame.index))
-    points = [CalibrationPoint(str(frame.at[i, "site"]), *map(float, values.loc[i]),
-                               str(references[i]))
-              for i in frame.index[usable]]
-    result = fit_chronology(points, name, get_system(base).cf)
+        points = registry_calibration_points(ctx.obj["data_dir"])
+    base_system = get_system(base)
+    result = fit_chronology(points, name, base_system.cf, free_b=free_b)
     cf, sig = result.cf, result.sigmas
     plural = "" if len(points) == 1 else "s"
     click.echo(f"{name} ({result.mode} fit, {len(points)} point{plural}): N(1) = "
                f"{cf.a:.4e}·(exp({cf.b:.4g}·T) − 1) + {cf.c:.4e}·T")
-    if result.mode == "full":
-        click.echo(f"  σ: a {sig[0]:.2e}, b {sig[1]:.3g}, c {sig[2]:.2e}")
-    else:
+    if result.mode == "scale":
         click.echo(f"  scale on {base}: {result.scale:.4f} ± {sig[0]:.4f}")
-    for site, shift in sorted(result.leave_one_out.items(), key=lambda kv: -kv[1]):
-        click.echo(f"  leave out {site:24s} → curve moves up to {shift:.1%} over 1–4 Ga")
+    else:
+        b_text = (f"{sig[1]:.3g}" if result.mode == "full"
+                  else f"held at {base_system.name}'s value")
+        click.echo(f"  a = {cf.a:.3e} ± {sig[0]:.2e}   b = {cf.b:.4g} ({b_text})   "
+                   f"c = {cf.c:.3e} ± {sig[2]:.2e}")
+    table = Table(title="Calibration points", title_justify="left")
+    for column in ("site", "N(1) km⁻²", "age (Ga)", "N(1) from", "leave one out"):
+        table.add_column(column, overflow="fold")
+    for p in points:
+        table.add_row(p.name, f"{p.n1:.3e} ± {p.n1_sigma:.1e}",
+                      f"{p.age_ga:.3f} ± {p.age_sigma_ga:.3f}", p.origin.split(" + ")[0],
+                      f"{result.leave_one_out[p.name]:.1%}" if p.name in result.leave_one_out
+                      else "")
+    stdout.print(table)
+    click.echo("leave-one-out shift: the most N(1)(T) moves over 1–4 Ga without that point")
     if out_path is not None:
         out_path.write_text(json.dumps({"name": name, "a": cf.a, "b": cf.b, "c": cf.c,
                                         "mode": result.mode, "base": base,
@@ -202,12 +190,58 @@ def chronology_calibrate(points_file: Path | None, atlas_path: Path, base: str, 
         table = calibration_table()
         fitted = {p.name for p in points}
         missing = [(r.site, float(r.age_ga)) for r in table.itertuples()
-                   if r.site not in fitted and r.mission not in fitted
-                   and math.isnan(r.n1_per_km2) and not str(r.n1_source)]
+                   if r.site not in fitted and math.isnan(r.n1_per_km2)
+                   and not str(r.n1_source)]
         references = {SYSTEMS[k].name: SYSTEMS[k].cf for k in dict.fromkeys(
             ("neukum1983", "yue2022", base)) if k in SYSTEMS}
         plot_calibration(result, references, plot_path, missing)
         click.echo(f"  wrote {plot_path}")
+
+
+def _points_from_table(points_file: Path | None, atlas_path: Path | None):
+    """Calibration points from a CSV or the atlas's calibration layer (validated)."""
+    import pandas as pd
+
+    from lunatlas.chronology.calibration import CalibrationPoint
+    from lunatlas.errors import InputError
+
+    where = points_file or atlas_path
+    if points_file is not None:
+        try:
+            frame = pd.read_csv(points_file)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(f"{points_file}: not a readable CSV ({exc})") from None
+    else:
+        from lunatlas.atlas import Atlas
+
+        frame = Atlas(atlas_path).layer("calibration")
+    frame = frame.reset_index(drop=True)
+    needed = ["site", "n1_per_km2", "n1_sigma_per_km2", "age_ga", "age_sigma_ga"]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InputError(f"{where}: missing column(s) {missing}")
+    numeric = needed[1:]
+    values = frame[numeric].apply(pd.to_numeric, errors="coerce")
+    not_numbers = frame[numeric].notna() & values.isna()
+    if not_numbers.to_numpy().any():
+        row, column = next((i, c) for i in frame.index for c in numeric
+                           if not_numbers.at[i, c])
+        raise InputError(f"{where}: line {row + 2}, field {column!r}: "
+                         f"expected a number, got {frame.at[row, column]!r}")
+    usable = values.notna().all(axis=1)
+    skipped = frame.loc[~usable, "site"].astype(str).tolist()
+    if skipped:
+        click.echo(f"skipped {len(skipped)} site(s) without N(1) ± σ and age ± σ: "
+                   f"{', '.join(skipped)}")
+    reference_column = next((c for c in ("reference", "n1_reference") if c in frame.columns),
+                            None)
+    references = (frame[reference_column].where(frame[reference_column].notna(), "")
+                  if reference_column else pd.Series("", index=frame.index))
+    origin = (frame["source"].where(frame["source"].notna(), "") if "source" in frame.columns
+              else pd.Series(str(where), index=frame.index))
+    return [CalibrationPoint(str(frame.at[i, "site"]), *map(float, values.loc[i]),
+                             str(references[i]), str(origin[i]))
+            for i in frame.index[usable]]
 
 
 @chronology.command("fit")

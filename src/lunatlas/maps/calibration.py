@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from adjustText import adjust_text
 from matplotlib.figure import Figure
 
 from lunatlas.chronology.calibration import Calibration
@@ -32,7 +33,8 @@ def _band(calibration: Calibration, ages: np.ndarray, draws: int = 400,
         base = cf.n1(ages) / calibration.scale
         curves = np.clip(k, 1e-6, None)[:, None] * base[None, :]
     else:
-        params = rng.multivariate_normal([cf.a, cf.b, cf.c], cov, draws)
+        params = rng.multivariate_normal([cf.a, cf.b, cf.c], cov, draws,
+                                         check_valid="ignore")  # b held: singular
         params[:, [0, 2]] = np.clip(params[:, [0, 2]], 1e-30, None)
         curves = np.array([ChronologyFunction("draw", "draw", "", *p).n1(ages)
                            for p in params])
@@ -54,18 +56,26 @@ def plot_calibration(calibration: Calibration, references: dict[str, ChronologyF
                    f"{'' if len(calibration.points) == 1 else 's'})")
     for (label, ref), colour in zip(references.items(), COLOURS, strict=False):
         top.plot(ages, ref.n1(ages), color=colour, lw=1, ls="--", label=label)
+    labels = []
     for p in calibration.points:
+        second_hand = "second-hand" in p.origin
         top.errorbar(p.age_ga, p.n1, xerr=p.age_sigma_ga, yerr=p.n1_sigma, fmt="o",
-                     color="black", ms=5, elinewidth=1, capsize=2)
-        top.annotate(p.name, (p.age_ga, p.n1), textcoords="offset points", xytext=(6, -10),
-                     fontsize=8)
-    for _site, age in missing_n1:
+                     color="black", mfc="white" if second_hand else "black", ms=5,
+                     elinewidth=1, capsize=2, zorder=4)
+        labels.append(top.text(p.age_ga, p.n1, p.name, fontsize=7.5, zorder=5))
+    if any("second-hand" in p.origin for p in calibration.points):
+        top.plot([], [], "o", color="black", mfc="white", label="second-hand N(1) (classic set)")
+    for site, age in missing_n1:
         top.axvline(age, color="0.6", lw=0.6, ls=":")
+        top.text(age, 1.5e-5, f" {site}", rotation=90, fontsize=6.5, color="0.4",
+                 va="bottom", ha="right")
     if missing_n1:
         top.plot([], [], color="0.6", lw=0.6, ls=":", label="age known, N(1) missing "
                  f"({len(missing_n1)} sites)")
     top.set_yscale("log")
     top.set_ylim(1e-5, 1)
+    top.set_xlim(0, 4.3)
+    adjust_text(labels, ax=top, arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5})
     top.set_ylabel("N(1): craters ≥ 1 km per km²")
     top.set_title("Lunar chronology calibration", fontsize=11)
     top.legend(fontsize=8, loc="upper left")

@@ -86,6 +86,18 @@ def calibration_points(samples: pd.DataFrame, counts: pd.DataFrame,
                                                   skip={p.name for p in points})
 
 
+def registry_calibration_points(data_dir: Path | None = None) -> list[CalibrationPoint]:
+    """The points an atlas built now would calibrate on: the registry's samples, the
+    embedded counts (Chang'e 6) and the calibration table (classic set, Chang'e 5)."""
+    from lunatlas.chronology.units import count_records
+    from lunatlas.data.fetch import fetch
+    from lunatlas.samples.registry import sample_records
+
+    files = {p.name: p for p in fetch("craterstats-sample-counts", data_dir=data_dir)}
+    _, counts = count_records(files)
+    return calibration_points(sample_records(), counts, get_system(BASE_SYSTEM))
+
+
 def literature_calibration_points(samples: pd.DataFrame | None = None,
                                   table: pd.DataFrame | None = None,
                                   skip: set[str] | frozenset[str] = frozenset(),
@@ -103,13 +115,15 @@ def literature_calibration_points(samples: pd.DataFrame | None = None,
         if row.mission in skip or row.site in skip:
             continue
         dated = None if samples is None else _site_age(samples, row.mission, row.unit)
-        origin = "published N(1) + sample ages in the atlas"
+        density = ("second-hand N(1) (classic set)" if str(row.n1_source).startswith("classic:")
+                   else "published N(1)")
+        origin = f"{density} + sample ages in the atlas"
         if dated is None:
             if pd.isna(row.age_ga) or pd.isna(row.age_sigma_ga):
                 continue
             dated = (float(row.age_ga), float(row.age_sigma_ga),
                      f"{row.age_reference} doi:{row.age_doi}")
-            origin = "published N(1) + calibration-table age"
+            origin = f"{density} + calibration-table age"
         age, age_sigma, refs = dated
         points.append(CalibrationPoint(row.site, float(row.n1_per_km2),
                                        float(row.n1_sigma_per_km2), age, age_sigma,
@@ -133,9 +147,21 @@ def chronology_records(calibration: Calibration) -> tuple[pd.DataFrame, pd.DataF
         "covariance_json": json.dumps(np.asarray(calibration.covariance).tolist()),
         "points_json": json.dumps([p.name for p in calibration.points]),
         "leave_one_out_json": json.dumps(calibration.leave_one_out),
+        "choice": calibration_choice(calibration),
         "source": cf.reference,
     }])
     return points, chronology
+
+
+def calibration_choice(calibration: Calibration) -> str:
+    """Which points and parameters a calibration used, in words (recorded in the edition)."""
+    second_hand = sum("second-hand" in p.origin for p in calibration.points)
+    how = {"fixed-b": f"a and c fitted, b held at {calibration.cf.b:g} from "
+                      f"{calibration.base} (b is unconstrained by these points)",
+           "full": "a, b and c fitted",
+           "scale": f"one scale factor on {calibration.base}"}[calibration.mode]
+    return (f"{how}; every point with N(1) ± σ and age ± σ: {len(calibration.points)} "
+            f"points, {second_hand} with second-hand N(1) from the classic set")
 
 
 @dataclass

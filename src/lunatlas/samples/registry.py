@@ -66,9 +66,33 @@ def sample_records() -> gpd.GeoDataFrame:
 
 @cache
 def calibration_table() -> pd.DataFrame:
-    """The bundled calibration table, one row per site (see the module docstring)."""
+    """The bundled calibration table, one row per site (see the module docstring).
+
+    A site without a confirmed N(1) takes the classic set's density (``classic_site``,
+    compilation :data:`~lunatlas.chronology.classic.CLASSIC_COMPILATION`) when that row has
+    a σ; its ``n1_reference`` then says it is second-hand and where it was read.
+    """
+    from lunatlas.chronology.classic import CLASSIC_COMPILATION, classic_reference, classic_table
+
     path = files("lunatlas.samples").joinpath("data/calibration_points.csv")
     with path.open(encoding="utf-8") as fh:
-        table = pd.read_csv(fh, dtype={"n1_source": str, "n1_doi": str, "n1_reference": str})
-    return table.fillna({"n1_source": "", "n1_doi": "", "n1_reference": ""})
+        table = pd.read_csv(fh, dtype={"n1_source": str, "n1_doi": str, "n1_reference": str,
+                                       "classic_site": str})
+    table = table.fillna({"n1_source": "", "n1_doi": "", "n1_reference": "",
+                          "classic_site": ""})
+    classic = classic_table()
+    classic = classic[(classic["compilation"] == CLASSIC_COMPILATION)
+                      & classic["n1_sigma_per_km2"].notna()].set_index("site")
+    for i, row in table.iterrows():
+        if pd.notna(row["n1_per_km2"]) or row["n1_source"] or row["classic_site"] not in \
+                classic.index:
+            continue
+        c = classic.loc[row["classic_site"]]
+        table.loc[i, ["n1_per_km2", "n1_sigma_per_km2"]] = (c["n1_per_km2"],
+                                                            c["n1_sigma_per_km2"])
+        table.loc[i, "n1_reference"] = classic_reference(
+            pd.Series({"compilation": CLASSIC_COMPILATION, "read_from": c["read_from"]}))
+        table.loc[i, "n1_source"] = f"classic:{CLASSIC_COMPILATION}"
+        table.loc[i, "status"] = "calibration point: second-hand N(1) from the classic set"
+    return table
 
