@@ -286,3 +286,42 @@ def test_an_age_of_another_unit_does_not_move_the_calibration_site(built_atlas, 
                                   store.layer("calibration").drop(columns="edition_added"))
     assert (store.layer("count_areas", 1)["model_age_ga"]
             == store.layer("count_areas")["model_age_ga"]).all()
+
+
+def test_discordant_age_is_flagged_or_refused_with_strict(built_atlas, tmp_path):
+    """A Chang'e 5 age of 2.10 ± 0.02 Ga is 3.4σ from the accepted 2.030 ± 0.004 Ga: added
+    with a discordance flag (samples list, the diff, the edition's reason), refused with
+    --strict; a concordant age is added without one."""
+    atlas = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    bad = tmp_path / "ce5_bad.csv"
+    bad.write_text(HEADER + "Lab B,CE5-X1,Chang'e 5,Pb-Pb,2.10,0.02,\n")
+    digest = sha256_of(atlas)
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["samples", "add", str(bad), "--atlas", str(atlas), "--strict"])
+    assert refused.exit_code == 1 and "CE5-X1: 2.1 ± 0.02 Ga is 3.4σ" in refused.output
+    assert sha256_of(atlas) == digest
+    added = runner.invoke(cli, ["samples", "add", str(bad), "--atlas", str(atlas)])
+    assert added.exit_code == 0, added.output
+    assert "warning: discordant age, added with a flag" in added.output
+    store = Atlas(atlas)
+    record = store.layer("samples").loc["analysis:Lab_B:CE5-X1"]
+    assert "3.4σ from the accepted 2.030 ± 0.004 Ga" in record["discordance"]
+    assert "1 discordant, flagged: CE5-X1" in store.editions()[-1].reason
+    diff = runner.invoke(cli, ["atlas", "diff", "1", "2", "--atlas", str(atlas)])
+    assert "discordance" in diff.output or "3.4σ" in diff.output
+    listing = runner.invoke(cli, ["samples", "list", "--atlas", str(atlas), "--json"])
+    rows = {r["record_id"]: r for r in json.loads(listing.output)}
+    assert "3.4σ" in rows["analysis:Lab_B:CE5-X1"]["discordance"]
+    good = tmp_path / "ce5_good.csv"
+    good.write_text(HEADER + "Lab C,CE5-Y1,Chang'e 5,Pb-Pb,2.033,0.005,\n")
+    concordant = runner.invoke(cli, ["samples", "add", str(good), "--atlas", str(atlas)])
+    assert concordant.exit_code == 0 and "warning: discordant" not in concordant.output
+    assert Atlas(atlas).layer("samples").loc["analysis:Lab_C:CE5-Y1", "discordance"] == ""
+
+
+def test_samples_list_prints_an_age_without_sigma_alone():
+    result = CliRunner().invoke(cli, ["samples", "list", "--atlas", "/nonexistent/a.gpkg"],
+                                env={"COLUMNS": "250"})
+    assert result.exit_code == 0 and "nan" not in result.output
+    assert "4.250 " in result.output  # the SPA norites: no σ in the source

@@ -66,11 +66,12 @@ LAYERS: dict[str, LayerSchema] = {
             {"mission": "str", "sample_id": "str", "unit": "str", "rock_type": "str",
              "mass_g": "float64", "age_ga": "float64", "age_sigma_ga": "float64",
              "age_method": "str", "reference": "str", "dates_mapped_unit": "str",
-             "source": "str"},
+             "discordance": "str", "source": "str"},
             "Returned samples: landing point, mission, sample id, the mapped unit its age "
             "dates (empty: the site's main unit), rock type, mass (g), radiometric age "
             "(Ga ± 1σ); dates_mapped_unit 'no' for material foreign to the mapped unit at "
-            "the point (exotic clasts)",
+            "the point (exotic clasts); discordance: why an age disagrees (> 3σ) with the "
+            "accepted age of its unit when it was added",
         ),
         LayerSchema(
             "sites", "Unknown",

@@ -110,7 +110,8 @@ def atlas_diff(edition_a: int, edition_b: int, atlas_path: Path, as_json: bool,
     """Records added, removed and changed between two editions."""
     from lunatlas.atlas import Atlas
 
-    diffs = Atlas(atlas_path).diff(edition_a, edition_b)
+    store = Atlas(atlas_path)
+    diffs = store.diff(edition_a, edition_b)
     if as_json:
         click.echo(json.dumps([{
             "layer": d.layer, "added": d.added, "removed": d.removed,
@@ -119,6 +120,10 @@ def atlas_diff(edition_a: int, edition_b: int, atlas_path: Path, as_json: bool,
         } for d in diffs], indent=2, default=str))
         return
     click.echo(f"{atlas_path}: edition {edition_a} → {edition_b}")
+    low, high = sorted((edition_a, edition_b))
+    for edition in store.editions():
+        if low < edition.edition <= high:
+            click.echo(f"  edition {edition.edition}: {edition.reason}")
     if all(d.empty for d in diffs):
         click.echo("no differences")
     for d in diffs:
@@ -126,8 +131,13 @@ def atlas_diff(edition_a: int, edition_b: int, atlas_path: Path, as_json: bool,
             continue
         click.echo(f"[{d.layer}] +{len(d.added)} added, -{len(d.removed)} removed, "
                    f"~{len(d.changed)} changed")
+        flags = {}
+        if d.layer == "samples" and d.added:
+            added = store.layer("samples", max(edition_a, edition_b))
+            flags = {rid: f"  (discordant: {text})" for rid, text in
+                     added["discordance"].fillna("").items() if text}
         for rid in d.added[:limit]:
-            click.echo(f"  + {rid}")
+            click.echo(f"  + {rid}{flags.get(rid, '')}")
         for rid in d.removed[:limit]:
             click.echo(f"  - {rid}")
         for change in d.changed[:limit]:

@@ -25,37 +25,66 @@ def samples() -> None:
 
 @samples.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def samples_list(as_json: bool) -> None:
-    """Sample-return missions and the unit ages the literature assigns to them."""
+@atlas_option
+def samples_list(as_json: bool, atlas_path: Path) -> None:
+    """Returned samples and their ages: the atlas's (with added analyses and discordance
+    flags) when --atlas exists, else the bundled registry."""
     from lunatlas.samples import missions, unit_ages
 
-    ages = unit_ages().merge(missions(), on="mission")
+    if atlas_path.exists():
+        from lunatlas.atlas import Atlas
+
+        layer = Atlas(atlas_path).layer("samples")
+        rows = layer.assign(landing_lat=layer.geometry.y, landing_lon=layer.geometry.x,
+                            method=layer["age_method"]).reset_index()
+        title = f"Samples in {atlas_path}"
+    else:
+        rows = unit_ages().merge(missions(), on="mission")
+        rows["reference"] = rows["reference"] + " doi:" + rows["doi"]
+        rows["discordance"] = ""
+        title = "Returned samples and unit ages (bundled registry)"
     if as_json:
-        click.echo(ages.to_json(orient="records", indent=2))
+        click.echo(rows.drop(columns="geometry", errors="ignore").to_json(orient="records",
+                                                                          indent=2))
         return
-    table = Table(title="Returned samples and unit ages")
-    for column in ("mission", "landing", "returned", "unit", "age (Ga)", "method", "reference"):
+    table = Table(title=title)
+    for column in ("mission", "sample", "landing", "unit", "age (Ga)", "method", "reference",
+                   "discordance"):
         table.add_column(column, overflow="fold")
-    for r in ages.itertuples():
-        table.add_row(r.mission, f"{r.landing_lat:.3f}°, {r.landing_lon:.3f}°E",
-                      f"{r.returned_mass_kg:g} kg", r.unit,
-                      f"{r.age_ga:.3f} ± {r.age_sigma_ga:.3f}", r.method,
-                      f"{r.reference} doi:{r.doi}")
+    for r in rows.itertuples():
+        table.add_row(r.mission, str(r.sample_id), f"{r.landing_lat:.3f}°, {r.landing_lon:.3f}°E",
+                      str(r.unit or ""), age_text(r.age_ga, r.age_sigma_ga), str(r.method),
+                      str(r.reference), str(r.discordance or ""))
     stdout.print(table)
+
+
+def age_text(age: float, sigma: float) -> str:
+    """"3.150 ± 0.040", the age alone without a σ, "—" without an age."""
+    if age is None or math.isnan(age):
+        return "—"
+    if sigma is None or math.isnan(sigma):
+        return f"{age:.3f}"
+    return f"{age:.3f} ± {sigma:.3f}"
 
 
 @samples.command("add")
 @click.argument("analyses_file", type=click.Path(path_type=Path))
 @atlas_option
+@click.option("--strict", is_flag=True,
+              help="Refuse the file if an age is more than 3σ from its unit's accepted age "
+                   "(default: add it with a discordance flag).")
 @click.pass_context
 @handle_errors
-def samples_add(ctx: click.Context, analyses_file: Path, atlas_path: Path) -> None:
+def samples_add(ctx: click.Context, analyses_file: Path, atlas_path: Path,
+                strict: bool) -> None:
     """Ingest new analyses (CSV/JSON); refit the chronology and re-date units (one edition)."""
     from lunatlas.samples.enrich import add_analyses
 
-    result = add_analyses(atlas_path, analyses_file, command_line(ctx))
+    result = add_analyses(atlas_path, analyses_file, command_line(ctx), strict)
     click.echo(f"{atlas_path}: edition {result.edition}: {result.added} analyses added, "
                f"{result.redated} unit(s) re-dated")
+    for note in result.discordant:
+        click.echo(f"warning: discordant age, added with a flag: {note}", err=True)
     if result.calibration is not None:
         cf = result.calibration.cf
         click.echo(f"chronology ({result.calibration.mode}): N(1) = {cf.a:.4e}·(exp({cf.b:.4g}"

@@ -12,7 +12,7 @@ analyses writes all of that as one new edition.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,6 +25,7 @@ from lunatlas.chronology.calibration import Calibration, CalibrationPoint, fit_c
 from lunatlas.chronology.fitting import fit_age
 from lunatlas.chronology.functions import ChronologySystem, get_system
 from lunatlas.chronology.units import count_from_record, date_units
+from lunatlas.errors import InputError
 from lunatlas.samples.analyses import analysis_records, read_analyses
 from lunatlas.samples.registry import calibration_table
 
@@ -203,16 +204,79 @@ class EnrichResult:
     added: int
     calibration: Calibration | None
     redated: int
+    discordant: list[str] = field(default_factory=list)
+    """Why each discordant added age disagrees with its unit."""
+
+
+DISCORDANCE_SIGMA = 3.0
+"""An added age further than this (in combined σ) from its unit's accepted age, or from
+another sample of the unit, is discordant."""
+
+
+def _same_unit(a, b) -> bool:
+    """Two samples date the same unit: same mission, and the same named unit, or both the
+    site's main unit (``dates_mapped_unit`` yes, one of them naming no unit)."""
+    if a["mission"] != b["mission"]:
+        return False
+    unit_a, unit_b = str(a.get("unit") or ""), str(b.get("unit") or "")
+    if unit_a and unit_b:
+        return unit_a == unit_b
+    return a.get("dates_mapped_unit", "yes") != "no" and b.get("dates_mapped_unit", "yes") != "no"
+
+
+def discordances(new: pd.DataFrame, samples: pd.DataFrame) -> list[str]:
+    """Why each new age disagrees with its unit (empty string: it agrees, or cannot be
+    compared): more than :data:`DISCORDANCE_SIGMA` combined σ from the inverse-variance mean
+    of the unit's other dated samples, or from any one of them (samples flagged discordant
+    before are not compared with)."""
+    flagged = (samples["discordance"].fillna("").astype(str) != ""
+               if "discordance" in samples.columns else False)
+    dated = samples[samples["age_ga"].notna() & (samples["age_sigma_ga"] > 0) & ~flagged]
+    notes = []
+    for _, rec in new.iterrows():
+        if not (pd.notna(rec["age_ga"]) and rec["age_sigma_ga"] > 0):
+            notes.append("")
+            continue
+        peers = dated[[_same_unit(rec, other) for _, other in dated.iterrows()]]
+        if peers.empty:
+            notes.append("")
+            continue
+        weights = 1.0 / peers["age_sigma_ga"].to_numpy(float) ** 2
+        mean = float(np.sum(weights * peers["age_ga"].to_numpy(float)) / np.sum(weights))
+        mean_sigma = float(1.0 / np.sqrt(np.sum(weights)))
+        z_mean = abs(rec["age_ga"] - mean) / np.hypot(rec["age_sigma_ga"], mean_sigma)
+        z_each = (np.abs(rec["age_ga"] - peers["age_ga"].to_numpy(float))
+                  / np.hypot(rec["age_sigma_ga"], peers["age_sigma_ga"].to_numpy(float)))
+        if max(z_mean, float(z_each.max())) <= DISCORDANCE_SIGMA:
+            notes.append("")
+            continue
+        worst = peers.iloc[int(np.argmax(z_each))]
+        notes.append(f"{rec['age_ga']:g} ± {rec['age_sigma_ga']:g} Ga is {z_mean:.1f}σ from "
+                     f"the accepted {mean:.3f} ± {mean_sigma:.3f} Ga of {rec['mission']}'s "
+                     f"unit ({len(peers)} sample(s)) and {float(z_each.max()):.1f}σ from "
+                     f"{worst['sample_id']} ({worst['age_ga']:g} ± {worst['age_sigma_ga']:g} "
+                     "Ga)")
+    return notes
 
 
 def add_analyses(atlas_path: str | Path, analyses_file: str | Path,
-                 command: str = "") -> EnrichResult:
+                 command: str = "", strict: bool = False) -> EnrichResult:
     """Validate and ingest analyses; refit the chronology, re-date count areas and the
-    geologic units they and the samples date; one edition."""
+    geologic units they and the samples date; one edition.
+
+    An age that disagrees with its unit (:func:`discordances`) is added with the reason in
+    its ``discordance`` field and in the edition's reason, or, with ``strict``, refused
+    (nothing is written)."""
     store = Atlas(atlas_path)
     samples = store.layer("samples")
     analyses = read_analyses(analyses_file, set(samples.index))
     new = analysis_records(analyses, Path(analyses_file).name)
+    new["discordance"] = discordances(new, samples)
+    flagged = new[new["discordance"] != ""]
+    if strict and not flagged.empty:
+        raise InputError(f"{analyses_file}: discordant age(s), nothing added (--strict): "
+                         + "; ".join(f"{r.sample_id}: {r.discordance}"
+                                     for r in flagged.itertuples()))
     all_samples = gpd.GeoDataFrame(pd.concat([samples.reset_index(), new], ignore_index=True),
                                    geometry="geometry", crs=new.crs)
     counts = store.layer("counts").reset_index()
@@ -222,15 +286,19 @@ def add_analyses(atlas_path: str | Path, analyses_file: str | Path,
     changed = _changed_ages(areas_before, dating.count_areas)
     units, areas = redate_geologic_units(store.layer("units"), dating.count_areas, all_samples)
     source = f"analyses:{Path(analyses_file).name}"
-    with edit(atlas_path, f"add {len(new)} sample analyses from {Path(analyses_file).name}",
-              command) as change:
+    reason = f"add {len(new)} sample analyses from {Path(analyses_file).name}"
+    if not flagged.empty:
+        reason += (f" ({len(flagged)} discordant, flagged: "
+                   f"{', '.join(flagged['sample_id'].astype(str))})")
+    with edit(atlas_path, reason, command) as change:
         change.upsert("samples", new, source)
         if not dating.calibration_records.empty:
             change.replace_layer("calibration", dating.calibration_records, source)
             change.replace_layer("chronologies", dating.chronology_records, source)
         change.upsert("count_areas", areas, source)
         change.upsert("units", units, source)
-    return EnrichResult(change.edition, len(new), dating.calibration, changed)
+    return EnrichResult(change.edition, len(new), dating.calibration, changed,
+                        flagged["discordance"].tolist())
 
 
 def redate_geologic_units(units: pd.DataFrame, count_areas: gpd.GeoDataFrame,

@@ -57,6 +57,7 @@ def sample_records() -> gpd.GeoDataFrame:
         "age_method": ages["method"],
         "reference": ages["reference"] + " doi:" + ages["doi"],
         "dates_mapped_unit": ages["dates_mapped_unit"],
+        "discordance": "",
         "source": "lunatlas sample registry",
     })
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(ages["landing_lon"],
