@@ -11,6 +11,8 @@ use), reading the Age, Age-, Age+ (median and 16/84 % points, Ga) and N(1) colum
 figures, as craterstats writes them). Tolerances: 0.02 Ga in age, 2 % in N(1).
 """
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -270,3 +272,34 @@ def test_cli_fit_prints_age_bounds_and_n1(crater_counts, tmp_path):
     assert result.exit_code == 1 and "unknown chronology 'nope'" in result.output
     result = runner.invoke(cli, ["chronology", "list", "--json"])
     assert {r["key"] for r in json.loads(result.output)} == set(SYSTEMS)
+
+
+def test_craterstats_names_and_short_names_are_accepted():
+    from lunatlas.chronology.functions import get_system
+
+    for name, key in (("neukum83", "neukum1983"), ("Moon, Neukum (1983)", "neukum1983"),
+                      ("N01", "neukum2001"), ("Moon, Neukum et al. (2001)", "neukum2001"),
+                      ("Moon, Hartmann 2010 iteration", "hartmann2010"), ("yue22", "yue2022")):
+        assert get_system(name).key == key
+
+
+def test_fit_defaults_to_the_atlas_chronology(crater_counts, built_atlas):
+    """Without --chronology the fit uses the atlas's fitted chronology (the one that dates
+    its units), and says so when no atlas is at hand (then: its base, yue2022)."""
+    from click.testing import CliRunner
+
+    from lunatlas.atlas import Atlas
+    from lunatlas.cli.main import cli
+
+    path = crater_counts / "CE-6_8km_vicinity.scc"
+    runner = CliRunner()
+    with_atlas = runner.invoke(cli, ["chronology", "fit", str(path), "--range", "0.2", "0.8",
+                                     "--atlas", str(built_atlas), "--json"])
+    assert with_atlas.exit_code == 0, with_atlas.output
+    fitted = json.loads(with_atlas.output)
+    dated = Atlas(built_atlas).layer("count_areas").loc["count:CE-6_8km_vicinity"]
+    assert "atlas" in fitted["chronology"]
+    assert fitted["age_ga"] == pytest.approx(dated["model_age_ga"], abs=0.02)
+    no_atlas = runner.invoke(cli, ["chronology", "fit", str(path), "--range", "0.2", "0.8",
+                                   "--atlas", "/nonexistent/atlas.gpkg"])
+    assert no_atlas.exit_code == 0 and "using Moon, Yue et al. (2022)" in no_atlas.output

@@ -196,11 +196,28 @@ SYSTEMS: dict[str, ChronologySystem] = {
 }
 
 
+ALIASES = {"neukum83": "neukum1983", "n83": "neukum1983", "neukum01": "neukum2001",
+           "n01": "neukum2001", "nih2001": "neukum2001", "hartmann10": "hartmann2010",
+           "h2010": "hartmann2010", "yue22": "yue2022"}
+"""Short names craterstats users type, by normalised form (see :func:`_normalised`)."""
+
+
+def _normalised(text: str) -> str:
+    """Lower case, letters and digits only ("Moon, Neukum (1983)" → "moonneukum1983")."""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
 def get_system(key: str, extra: dict[str, ChronologySystem] | None = None) -> ChronologySystem:
-    """Look up a chronology system by key (``neukum2001``, ``yue2022``…)."""
+    """Look up a chronology system by key (``neukum2001``, ``yue2022``…), by a short name
+    (``neukum83``, ``n01``…) or by its craterstats name (``Moon, Neukum (1983)``)."""
     table = {**SYSTEMS, **(extra or {})}
-    try:
+    if key in table:
         return table[key]
-    except KeyError:
-        raise InputError(f"unknown chronology {key!r}; expected one of "
-                         f"{', '.join(sorted(table))}") from None
+    wanted = _normalised(key)
+    wanted = ALIASES.get(wanted, wanted)
+    for system in table.values():
+        if wanted in (_normalised(system.key), _normalised(system.name)):
+            return system
+    raise InputError(f"unknown chronology {key!r}; expected one of {', '.join(sorted(table))} "
+                     f"(or {', '.join(sorted(ALIASES))}, or a name such as "
+                     "'Moon, Neukum (1983)')")

@@ -275,8 +275,11 @@ def _points_from_table(points_file: Path | None, atlas_path: Path | None):
 
 @chronology.command("fit")
 @click.argument("count_file", type=click.Path(path_type=Path))
-@click.option("--chronology", "system_key", default="neukum2001", show_default=True,
-              help="Chronology system key (see `lunatlas chronology list`).")
+@click.option("--chronology", "system_key", default=None,
+              help="Chronology system: a key, short name or craterstats name (see "
+                   "`lunatlas chronology list`). Default: the atlas's fitted chronology "
+                   "(--atlas), else its base (yue2022).")
+@atlas_option
 @click.option("--range", "d_range", type=float, nargs=2, required=True,
               help="Diameter range D_MIN D_MAX (km).")
 @click.option("--method", type=click.Choice(["poisson", "b-poisson", "c-fit", "d-fit"]),
@@ -293,13 +296,24 @@ def _points_from_table(points_file: Path | None, atlas_path: Path | None):
               default="cumulative", show_default=True, help="Plot presentation.")
 @click.option("--json", "as_json", is_flag=True, help="Print the fit as JSON.")
 @handle_errors
-def chronology_fit(count_file: Path, system_key: str, d_range: tuple[float, float],
-                   method: str, binning: str, resurfacing: bool, area_km2: float | None,
-                   plot_path: Path | None, kind: str, as_json: bool) -> None:
+def chronology_fit(count_file: Path, system_key: str | None, atlas_path: Path,
+                   d_range: tuple[float, float], method: str, binning: str,
+                   resurfacing: bool, area_km2: float | None, plot_path: Path | None,
+                   kind: str, as_json: bool) -> None:
     """Model age of a crater count (.scc, .diam, .stat or CSV)."""
     from lunatlas.chronology import fit_age, get_system, read_count
+    from lunatlas.samples.enrich import BASE_SYSTEM, atlas_system
 
-    system = get_system(system_key)
+    system = get_system(system_key) if system_key else None
+    if system is None and atlas_path.exists():
+        from lunatlas.atlas import Atlas
+
+        system = atlas_system(Atlas(atlas_path))
+    if system is None:
+        system = get_system(BASE_SYSTEM)
+        if not as_json:
+            click.echo(f"no atlas chronology at {atlas_path}: using {system.name}, the "
+                       "atlas's base", err=True)
     count = read_count(count_file, area_km2)
     fit = fit_age(count, system, d_range, method, binning, resurfacing)
     result = fit.as_dict()

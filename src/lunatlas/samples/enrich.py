@@ -23,7 +23,7 @@ from lunatlas.atlas.schema import LAYERS
 from lunatlas.atlas.store import Atlas, edit
 from lunatlas.chronology.calibration import Calibration, CalibrationPoint, fit_chronology
 from lunatlas.chronology.fitting import fit_age
-from lunatlas.chronology.functions import ChronologySystem, get_system
+from lunatlas.chronology.functions import ChronologyFunction, ChronologySystem, get_system
 from lunatlas.chronology.units import count_from_record, date_units
 from lunatlas.errors import InputError
 from lunatlas.samples.analyses import analysis_records, read_analyses
@@ -85,6 +85,20 @@ def calibration_points(samples: pd.DataFrame, counts: pd.DataFrame,
                                        "count + sample ages in the atlas"))
     return points + literature_calibration_points(samples, table,
                                                   skip={p.name for p in points})
+
+
+def atlas_system(store: Atlas) -> ChronologySystem | None:
+    """The atlas's fitted chronology (with its base's production function), if it has one."""
+    records = store.layer("chronologies")
+    if records.empty:
+        return None
+    rec = records.iloc[0]
+    base = get_system(str(rec["base"]) or BASE_SYSTEM)
+    cf = ChronologyFunction(ATLAS_CHRONOLOGY, f"atlas chronology ({rec['mode']} fit)",
+                            str(rec["source"]), float(rec["a"]), float(rec["b"]),
+                            float(rec["c"]))
+    return ChronologySystem(ATLAS_CHRONOLOGY, cf.name, base.pf, cf,
+                            notes=str(rec.get("choice", "") or ""))
 
 
 def registry_calibration_points(data_dir: Path | None = None) -> list[CalibrationPoint]:
