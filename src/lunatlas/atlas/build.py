@@ -24,7 +24,7 @@ from lunatlas.data import (
     load_polar_craters,
     read_dem,
 )
-from lunatlas.data.fetch import fetch, sha256_of
+from lunatlas.data.fetch import dataset_path, fetch, sha256_of
 from lunatlas.errors import InputError
 from lunatlas.geology.dating import date_geologic_units
 from lunatlas.geology.sources import geologic_units
@@ -128,6 +128,36 @@ def _samples_and_units(data_dir: Path | None):
     return samples, counts, date_atlas(samples, outlines, counts)
 
 
+def catalogue_dated(units: gpd.GeoDataFrame, data_dir: Path | None, system
+                    ) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Units with model ages from the crater catalogues found in the data folder or cache
+    (none is embedded: without them the catalogue fields stay empty)."""
+    from lunatlas.chronology.catalog import CATALOGUES, date_polygons
+    from lunatlas.data.loaders import load_crater_catalogue
+    from lunatlas.errors import DatasetError
+
+    found = {}
+    for name in CATALOGUES:
+        try:
+            dataset_path(name, data_dir, download=False)
+        except DatasetError:
+            continue
+        found[name] = load_crater_catalogue(name, data_dir)
+    if not found or units.empty:
+        return units, []
+    dates = date_polygons(units, found, system)
+    age = dates["catalogue_age_ga"].astype(float)
+    outside = age.notna() & (
+        (age + dates["catalogue_age_plus_ga"].astype(float) < units["epoch_young_ga"])
+        | (age - dates["catalogue_age_minus_ga"].astype(float) > units["epoch_old_ga"]))
+    dates.loc[outside, "catalogue_note"] = (
+        dates.loc[outside, "catalogue_note"] + "; outside the mapped epoch ("
+        + units.loc[outside, "epoch"] + "): inherited, embayed or secondary craters in the "
+        "count, or a polygon wider than the unit")
+    return units.drop(columns=[c for c in dates.columns if c in units.columns]).join(dates), \
+        sorted(found)
+
+
 def build_atlas(atlas_path: str | Path, *, data_dir: Path | None = None,
                 dem_path: str | Path | None = None, craters_csv: str | Path | None = None,
                 min_crater_km: float = 0.0, command: str = "",
@@ -158,10 +188,13 @@ def build_atlas(atlas_path: str | Path, *, data_dir: Path | None = None,
     say("dating units from crater counts and sample ages")
     samples, counts, dating = _samples_and_units(data_dir)
     units, count_areas = date_geologic_units(geology, dating.count_areas, samples)
+    say("dating units from crater catalogues")
+    units, catalogues = catalogue_dated(units, data_dir, dating.system)
     say("writing atlas edition")
     reason = "build from " + ", ".join(sorted(set(craters["source"]) | {dem_name}
                                               | {"lunatlas sample registry", geology_source,
-                                                 "craterstats-sample-counts"}))
+                                                 "craterstats-sample-counts"}
+                                              | set(catalogues)))
     with edit(atlas_path, reason=reason, command=command) as change:
         change.replace_layer("terrain", terrain, source=dem_name)
         change.replace_layer("craters", craters, source="crater catalogues")

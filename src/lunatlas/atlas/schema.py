@@ -39,11 +39,17 @@ LAYERS: dict[str, LayerSchema] = {
              "ambiguity": "str", "model_age_ga": "float64", "model_age_minus_ga": "float64",
              "model_age_plus_ga": "float64", "n1_per_km2": "float64", "age_source": "str",
              "sample_age_ga": "float64", "sample_age_sigma_ga": "float64",
-             "sample_ages_json": "str", "age_conflict": "str", "source": "str"},
+             "sample_ages_json": "str", "age_conflict": "str",
+             "catalogue_age_ga": "float64", "catalogue_age_minus_ga": "float64",
+             "catalogue_age_plus_ga": "float64", "catalogue_craters": "Int64",
+             "catalogue_area_km2": "float64", "catalogue_d_range_km": "str",
+             "catalogue_name": "str", "catalogue_note": "str", "source": "str"},
             "Geologic units (USGS Unified Geologic Map 1:5M): polygon, symbol, name, epoch and "
             "its age range (Ga, Wilhelms 1987), description, area (km²); a crater-count model "
             "age (Ga) where a count area lies on it; radiometric sample ages (Ga) of the "
-            "samples on it, with a conflict note when they fall outside the mapped epoch",
+            "samples on it, with a conflict note when they fall outside the mapped epoch; a "
+            "model age (Ga) from the crater catalogue with the most craters on it (centres "
+            "inside, the catalogue's complete diameter range) where it has ≥ 10, else why not",
         ),
         LayerSchema(
             "count_areas", "MultiPolygon",

@@ -330,3 +330,121 @@ def chronology_fit(count_file: Path, system_key: str | None, atlas_path: Path,
                f"{fit.n_craters:g} craters on {fit.area_km2:.4g} km²")
     if plot_path is not None:
         click.echo(f"  plot: {plot_path}")
+
+
+@chronology.command("count")
+@click.option("--area", "area_path", type=click.Path(path_type=Path), default=None,
+              help="Polygons to count in (any OGR vector file in a lunar CRS).")
+@click.option("--unit", "unit_symbol", default=None,
+              help="Count in every polygon of this geologic unit (atlas units layer).")
+@click.option("--region", default=None,
+              help="Limit --unit to south-pole, north-pole or 'lat,lon,half_width_km'.")
+@click.option("--catalog", "catalogue_name", required=True,
+              help="head2010-craters (≥ 20 km), lroc-5-20km-craters (60°S–60°N) or "
+                   "lu1319381-south (≥ 1 km, south of 60°S).")
+@click.option("--range", "d_range", type=float, nargs=2, default=None,
+              help="Diameter range D_MIN D_MAX (km); default: the catalogue's complete range.")
+@click.option("--chronology", "system_key", default=None,
+              help="Chronology (default: the atlas's fitted one, else yue2022).")
+@atlas_option
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="The count as a craterstats .scc (default: beside the atlas).")
+@click.pass_context
+@handle_errors
+def chronology_count(ctx: click.Context, area_path: Path | None, unit_symbol: str | None,
+                     region: str | None, catalogue_name: str,
+                     d_range: tuple[float, float] | None, system_key: str | None,
+                     atlas_path: Path, out_path: Path | None) -> None:
+    """Count a catalogue's craters in an area or a geologic unit and fit a model age
+    (Poisson; craters whose centres lie inside count)."""
+    import shapely
+
+    from lunatlas.chronology import fit_age, get_system, read_count
+    from lunatlas.chronology.catalog import (
+        MIN_CRATERS,
+        count_in_area,
+        craters_in,
+        get_catalogue,
+        scc_text,
+    )
+    from lunatlas.crs import MOON_GEOGRAPHIC
+    from lunatlas.data.loaders import load_crater_catalogue
+    from lunatlas.errors import InputError
+    from lunatlas.samples.enrich import BASE_SYSTEM, atlas_system
+
+    if (area_path is None) == (unit_symbol is None):
+        raise InputError("give exactly one of --area FILE or --unit SYMBOL")
+    catalogue = get_catalogue(catalogue_name)
+    store = None
+    if atlas_path.exists():
+        from lunatlas.atlas import Atlas
+
+        store = Atlas(atlas_path)
+    if area_path is not None:
+        from lunatlas.cli.site_commands import read_polygons
+
+        shapes = read_polygons(area_path).to_crs(MOON_GEOGRAPHIC)
+        label = area_path.stem
+    else:
+        if store is None:
+            raise InputError(f"--unit {unit_symbol}: no atlas at {atlas_path} (build one with "
+                             "`lunatlas atlas build` or pass --atlas)")
+        units = store.layer("units")
+        shapes = units[units["symbol"] == unit_symbol] if "symbol" in units else units[:0]
+        if shapes.empty:
+            symbols = sorted(set(units.get("symbol", [])))
+            raise InputError(f"--unit {unit_symbol!r}: no such unit in {atlas_path} "
+                             f"(symbols: {', '.join(symbols)})")
+        label = unit_symbol
+    area = shapely.union_all(shapes.geometry.to_numpy())
+    if region is not None:
+        area = shapely.intersection(area, region_polygon(region))
+        label = f"{label} in {region}"
+        if area.is_empty:
+            raise InputError(f"--region {region}: no part of {label} lies there")
+    craters = load_crater_catalogue(catalogue.name, ctx.obj["data_dir"])
+    count = count_in_area(area, craters, catalogue, label, d_range)
+    system = get_system(system_key) if system_key else (
+        atlas_system(store) if store is not None else None) or get_system(BASE_SYSTEM)
+    out_path = out_path or atlas_path.parent / (
+        "count_" + "".join(ch if ch.isalnum() else "_" for ch in label) + f"_{catalogue.name}.scc")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(scc_text(count, area, craters_in(area, craters, catalogue, d_range),
+                                 f"{catalogue.title}: craters with centres in {label}"),
+                        encoding="utf-8")
+    written = read_count(out_path)
+    n = written.diameters_km.size
+    d_lo = max(catalogue.d_min_km, d_range[0]) if d_range else catalogue.d_min_km
+    d_hi = min(catalogue.d_max_km, d_range[1]) if d_range else catalogue.d_max_km
+    d_hi_fit = min(d_hi, float(written.diameters_km.max()) * 1.01) if n else d_hi
+    click.echo(f"{label}: {n} craters of {catalogue.title} with D {d_lo:g}–{d_hi:g} km on "
+               f"{written.area_km2:,.0f} km² (count written to {out_path})")
+    if n < MIN_CRATERS:
+        click.echo(f"  too few craters for a model age (fewer than {MIN_CRATERS})")
+        return
+    fit = fit_age(written, system, (d_lo, d_hi_fit), "poisson")
+    click.echo(f"  model age {fit.text()} ({system.name}, Poisson, D {d_lo:g}–"
+               f"{d_hi_fit:.3g} km)")
+
+
+def region_polygon(region: str):
+    """A region as a lon/lat polygon: the caps beyond ±84° or a local square."""
+    import numpy as np
+    import shapely
+
+    from lunatlas.crs import to_lonlat
+    from lunatlas.siting.terrain import REGIONS, region_spec
+
+    if region in REGIONS:
+        limit = REGIONS[region][1]
+        return (shapely.box(-180, -90, 180, limit) if limit < 0
+                else shapely.box(-180, limit, 180, 90))
+    spec = region_spec(region, 1000.0)
+    left, bottom, right, top = spec.bounds()
+    edge = np.linspace(0.0, 1.0, 33)
+    xs = np.concatenate([left + (right - left) * edge, np.full(33, right),
+                         right - (right - left) * edge, np.full(33, left)])
+    ys = np.concatenate([np.full(33, bottom), bottom + (top - bottom) * edge,
+                         np.full(33, top), top - (top - bottom) * edge])
+    lon, lat = to_lonlat(spec.crs, xs, ys)
+    return shapely.Polygon(np.column_stack([lon, lat]))

@@ -28,7 +28,7 @@ def _run_site(ctx: click.Context, params: dict, progress=None):
         build_atlas(atlas_path, data_dir=ctx.obj["data_dir"], command=command_line(ctx))
     store = Atlas(atlas_path)
     features = store.layer("craters")
-    area = _read_area(params["area_path"]) if params["area_path"] else None
+    area = read_polygons(params["area_path"]) if params["area_path"] else None
     units = store.layer("units")
     unit_target = None
     if params["to_unit"]:
@@ -90,7 +90,7 @@ def write_geology_tiles(units, out_dir: Path) -> Path | None:
                             "source": "atlas units layer (USGS Unified Geologic Map 1:5M)"})
 
 
-def _read_area(path: Path):
+def read_polygons(path: Path):
     """Polygons (any OGR vector file with a lunar CRS) that restrict the candidates."""
     import geopandas as gpd
     from pyproj import CRS

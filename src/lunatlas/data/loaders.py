@@ -147,3 +147,26 @@ def load_basins(data_dir: Path | None = None) -> gpd.GeoDataFrame:
     """MoonPIES basins: name, main-ring diameter (km), age (Ga ± Ga), source."""
     return _aged_features(dataset_path("moonpies-basins", data_dir=data_dir),
                           "Main ring diam (km)", "Source", "basins")
+
+
+CATALOGUE_COLUMNS = {
+    "head2010-craters": ("Lon", "Lat", "Diam_km", 1.0),
+    "lroc-5-20km-craters": ("Long", "Lat", "Diameter (km)", 1.0),
+    "lu1319381-south": ("Longitude", "Latitude", "Diameter_m", 1e-3),
+}
+"""Longitude, latitude and diameter columns of each crater catalogue, and the factor that
+turns its diameters into km."""
+
+
+def load_crater_catalogue(name: str, data_dir: Path | None = None) -> pd.DataFrame:
+    """A registered crater catalogue as ``lon`` (−180..180), ``lat``, ``diameter_km``."""
+    if name not in CATALOGUE_COLUMNS:
+        raise InputError(f"catalogue {name!r}: expected one of {', '.join(CATALOGUE_COLUMNS)}")
+    path = dataset_path(name, data_dir=data_dir)
+    lon, lat, diameter, to_km = CATALOGUE_COLUMNS[name]
+    raw = _read_csv(path, [lon, lat, diameter], name)
+    frame = pd.DataFrame({"lon": normalize_longitude(raw[lon].to_numpy(float)),
+                          "lat": raw[lat].to_numpy(float),
+                          "diameter_km": raw[diameter].to_numpy(float) * to_km})
+    return frame[np.isfinite(frame).all(axis=1) & (frame["diameter_km"] > 0)].reset_index(
+        drop=True)

@@ -253,6 +253,19 @@ _DATASETS: tuple[Dataset, ...] = (
         tags=("craters",),
     ),
     Dataset(
+        name="lroc-5-20km-craters",
+        title="LROC craters 5–20 km between 60°S and 60°N (19 335)",
+        files=(DatasetFile("craters/LROCCraters.csv",
+                           sha256="f02a4fa45acdef537a68bceda16e595fc828849b246d999a5d5d98bdf382ee72"),),
+        licence="cite the source (LROC RDR; likely Povilaitis et al. 2018)",
+        citation="Povilaitis et al. 2018, Planet. Space Sci. 162:41 (LROC global 5–20 km "
+                 "crater catalogue; attribution from shared/data MANIFEST, unconfirmed)",
+        units="Long, Lat deg; Diameter (km) km",
+        crs="IAU_2015:30100",
+        checksum_note=_SHARED_COPY_NO_URL,
+        tags=("craters",),
+    ),
+    Dataset(
         name="lu1319381-south",
         title="LU1319381 crater catalogue, craters ≥ 1 km south of 60°S",
         files=(DatasetFile("craters/LU1319381_60S-90S.csv.gz",
