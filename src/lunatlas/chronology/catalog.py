@@ -64,12 +64,13 @@ def get_catalogue(name: str) -> Catalogue:
 
 
 def area_km2(geometry) -> float:
-    """Area (km²) of a lon/lat polygon on the Moon's sphere."""
-    return abs(MOON_GEOD.geometry_area_perimeter(geometry)[0]) / 1e6
+    """Area (km²) of a lon/lat polygon on the Moon's sphere (edges are lon/lat lines,
+    densified to 0.05° so that the geodesic area follows them)."""
+    return abs(MOON_GEOD.geometry_area_perimeter(shapely.segmentize(geometry, 0.05))[0]) / 1e6
 
 
 def perimeter_km(geometry) -> float:
-    return abs(MOON_GEOD.geometry_area_perimeter(geometry)[1]) / 1e3
+    return abs(MOON_GEOD.geometry_area_perimeter(shapely.segmentize(geometry, 0.05))[1]) / 1e3
 
 
 def covered_part(area, catalogue: Catalogue):
