@@ -97,3 +97,40 @@ def test_atlas_units_get_catalogue_ages_with_an_epoch_check(shared_data, built_a
     old_edge = ages["catalogue_age_ga"] - ages["catalogue_age_minus_ga"]
     consistent = (young_edge >= ages["epoch_young_ga"]) & (old_edge <= ages["epoch_old_ga"])
     assert (flagged == ~consistent).all()
+
+
+@pytest.mark.shared_data
+def test_counts_fit_like_craterstats(shared_data, built_atlas, tmp_path):
+    """The .scc a catalogue count writes, fitted by craterstats 3.6.11 (its own Python ≥ 3.12
+    environment; `LUNATLAS_CRATERSTATS` names the executable, .ci/run installs it) and by
+    lunatlas: same craters, area, age within 0.015 Ga and N(1) within 2 %."""
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from lunatlas.chronology import fit_age, get_system, read_count
+    from lunatlas.cli.main import cli
+
+    executable = os.environ.get("LUNATLAS_CRATERSTATS")
+    if not executable or not Path(executable).exists():
+        pytest.skip("craterstats not installed: set LUNATLAS_CRATERSTATS (see .ci/run)")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "check_counts_with_craterstats.py"
+    spec = importlib.util.spec_from_file_location("check_counts", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    system = get_system("neukum2001")
+    for args, d_range in ((["--unit", "Nc", "--region", "south-pole", "--catalog",
+                            "lu1319381-south"], (1.0, 45.0)),
+                          (["--unit", "Em", "--catalog", "lroc-5-20km-craters"], (5.0, 20.0))):
+        out = tmp_path / f"{args[1]}.scc"
+        result = CliRunner().invoke(cli, ["--data-dir", str(shared_data), "chronology",
+                                          "count", *args, "--atlas", str(built_atlas),
+                                          "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        theirs = module.craterstats_fit(executable, out, system.name, d_range)
+        ours = fit_age(read_count(out), system, d_range, "poisson")
+        assert theirs["n"] == ours.n_craters
+        assert theirs["age"] == pytest.approx(ours.age_ga, abs=0.015)
+        assert theirs["n1"] == pytest.approx(ours.n1_per_km2, rel=0.02)
