@@ -7,8 +7,8 @@ Counting rule (documented, as in the traditional non-buffered craterstats count)
 counts when its centre lies inside the area. Craters cut by the boundary are not weighted
 (no ``fraction``). The count area is the part of the area inside the catalogue's coverage
 (latitude band), measured on the 1 737.4 km sphere. Only diameters in the catalogue's
-complete range count, and none wider than the area's equivalent-circle diameter
-2·√(A/π): such a crater (a basin centred in a mare, say) cannot lie on the area.
+complete range count, and none wider than the equivalent-circle diameter 2·√(A/π) of the
+polygon it lies in: such a crater (a basin centred in a mare, say) cannot lie on it.
 
 Catalogue counts over whole unit polygons include inherited, embayed and secondary
 craters: they date old, saturated terrain well and young units poorly (see the atlas
@@ -95,16 +95,21 @@ def largest_on(area_km2_value: float) -> float:
 def craters_in(area, craters: pd.DataFrame, catalogue: Catalogue,
                d_range: tuple[float, float] | None = None) -> pd.DataFrame:
     """Catalogue rows (``lon``, ``lat``, ``diameter_km``) with centres in the covered part
-    of ``area`` and diameters in range (see the module docstring)."""
+    of ``area`` and diameters in range, none wider than the polygon (part of a multipolygon)
+    it lies in (see the module docstring)."""
     covered = covered_part(area, catalogue)
     d_lo, d_hi = diameter_range(catalogue, d_range)
-    d_hi = min(d_hi, largest_on(area_km2(covered)))
     diam = craters["diameter_km"].to_numpy(float)
-    keep = (diam >= d_lo) & (diam < d_hi)
-    shapely.prepare(covered)
-    keep[keep] = shapely.contains_xy(covered, craters["lon"].to_numpy(float)[keep],
-                                     craters["lat"].to_numpy(float)[keep])
-    return craters[keep]
+    candidates = np.flatnonzero((diam >= d_lo) & (diam < d_hi))
+    parts = shapely.get_parts(covered)
+    parts = parts[shapely.area(parts) > 0]
+    points = shapely.points(craters["lon"].to_numpy(float)[candidates],
+                            craters["lat"].to_numpy(float)[candidates])
+    point_idx, part_idx = shapely.STRtree(parts).query(points, predicate="within")
+    sizes = {i: largest_on(area_km2(parts[i])) for i in np.unique(part_idx)}
+    fits = np.array([diam[candidates[p]] < sizes[q] for p, q in
+                     zip(point_idx, part_idx, strict=True)], dtype=bool)
+    return craters.iloc[np.sort(candidates[point_idx[fits]])]
 
 
 def count_in_area(area, craters: pd.DataFrame, catalogue: Catalogue, name: str,

@@ -417,7 +417,8 @@ def chronology_count(ctx: click.Context, area_path: Path | None, unit_symbol: st
     d_lo = max(catalogue.d_min_km, d_range[0]) if d_range else catalogue.d_min_km
     d_hi = min(catalogue.d_max_km, d_range[1]) if d_range else catalogue.d_max_km
     d_hi_fit = min(d_hi, float(written.diameters_km.max()) * 1.01) if n else d_hi
-    click.echo(f"{label}: {n} craters of {catalogue.title} with D {d_lo:g}–{d_hi:g} km on "
+    span = f"≥ {d_lo:g}" if math.isinf(d_hi) else f"{d_lo:g}–{d_hi:g}"
+    click.echo(f"{label}: {n} craters of {catalogue.title} with D {span} km on "
                f"{written.area_km2:,.0f} km² (count written to {out_path})")
     if n < MIN_CRATERS:
         click.echo(f"  too few craters for a model age (fewer than {MIN_CRATERS})")
