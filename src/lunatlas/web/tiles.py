@@ -62,6 +62,9 @@ def render_tile(folder: Path, name: str, z: int, x: int, y: int) -> bytes | None
             return None
         if colormap == "units":
             return image.render(img_format="PNG", colormap=unit_colormap(path))
+    # The COGs' nodata is NaN: a NaN fill value cannot be cast to the 8-bit tile (numpy
+    # warns on every tile), and masked cells are transparent anyway.
+    image.array.set_fill_value(0)
     image.rescale(in_range=((lo, hi),))
     if colormap is None:
         return image.render(img_format="PNG")
