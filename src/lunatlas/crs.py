@@ -113,6 +113,11 @@ def transformer(src: CRS, dst: CRS) -> Transformer:
     return _transformer(src.to_wkt(), dst.to_wkt())
 
 
+LONGITUDE_RANGE = (-180.0, 360.0)
+"""Longitudes accepted on input (both the −180..180 and the 0..360 conventions), the same in
+the CLI and the HTTP API; they are normalised to [−180, 180)."""
+
+
 def normalize_longitude(lon_deg: ArrayLike) -> NDArray[np.float64]:
     """Wrap longitudes (degrees) into [-180, 180)."""
     lon = np.asarray(lon_deg, dtype=float)

@@ -14,6 +14,8 @@ from lunatlas.cli.app import (
     handle_errors,
     steps_progress,
 )
+from lunatlas.crs import LONGITUDE_RANGE
+from lunatlas.ephemeris.times import time_grid
 
 
 @cli.group()
@@ -66,8 +68,10 @@ def with_time_options(func: Callable) -> Callable:
 
 
 @light.command("point")
-@click.option("--lat", type=float, required=True, help="Latitude (°, planetocentric).")
-@click.option("--lon", type=float, required=True, help="Longitude (° east).")
+@click.option("--lat", type=click.FloatRange(-90.0, 90.0), required=True,
+              help="Latitude (°, planetocentric).")
+@click.option("--lon", type=click.FloatRange(*LONGITUDE_RANGE), required=True,
+              help="Longitude (° east; −180..180 or 0..360, normalised).")
 @with_time_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
@@ -81,8 +85,11 @@ def light_point_command(ctx: click.Context, lat: float, lon: float, start: str, 
                         plot_path: Path | None) -> None:
     """Illumination and Earth visibility time series at one point (memory follows the
     rays traced, not the size of the DEMs)."""
+    from lunatlas.crs import normalize_longitude
     from lunatlas.illumination import light_point
 
+    lon = float(normalize_longitude(lon))
+    time_grid(start, end, step_hours)  # dates checked before any DEM is opened
     stack = _terrain(ctx, dem_paths, lat, no_datum_correction)
     point = light_point(stack, lat, lon, start, end, step_hours, n_azimuths=n_azimuths or 180,
                         max_distance_m=(max_distance_km or 150.0) * 1000.0,

@@ -51,6 +51,14 @@ def _run_site(ctx: click.Context, params: dict, progress=None):
     return result, atlas_path
 
 
+def dem_files(path: Path) -> list[Path]:
+    """The files a DEM is made of: a PDS3 label and its data file, else the file itself."""
+    if path.suffix.lower() == ".lbl":
+        data = [p for p in (path.with_suffix(".IMG"), path.with_suffix(".img")) if p.exists()]
+        return [path, *data[:1]]
+    return [path]
+
+
 def format_site_table(table) -> str:
     """The ranked sites as printed: nights cut by the period shown as ">= N", the terrain
     each site rests on, and the nearest named feature."""
@@ -222,9 +230,10 @@ def site(ctx: click.Context, **params) -> None:
             title=f"Lunatlas south polar view, edition {snapshot.edition}: ranked sites")
     criteria_text = (Path(params["criteria_path"]).read_text("utf-8")
                      if params["criteria_path"] else default_criteria_text())
-    provenance = [{"input": f"terrain ({layer.pixel_m:,.0f} m/px)", "dataset": layer.label,
-                   "sha256": sha256_of(layer.path)[:16] + "…"}
-                  for layer in result.terrain.stack.layers]
+    provenance = [{"input": f"terrain ({layer.pixel_m:,.0f} m/px)",
+                   "dataset": f"{layer.label} ({path.name})",
+                   "sha256": sha256_of(path)[:16] + "…"}
+                  for layer in result.terrain.stack.layers for path in dem_files(layer.path)]
     provenance += [
         {"input": "ephemeris", "dataset": "de421-spk + moon-frame-kernels + naif-lsk",
          "sha256": "registry-pinned"},
@@ -243,8 +252,10 @@ def site(ctx: click.Context, **params) -> None:
 
 
 @site.command("explain")
-@click.option("--lat", type=float, required=True, help="Latitude (°).")
-@click.option("--lon", type=float, required=True, help="Longitude (° east).")
+@click.option("--lat", type=click.FloatRange(-90.0, 90.0), required=True,
+              help="Latitude (°).")
+@click.option("--lon", type=click.FloatRange(-180.0, 360.0), required=True,
+              help="Longitude (° east; −180..180 or 0..360, normalised).")
 @click.pass_context
 @handle_errors
 def site_explain(ctx: click.Context, lat: float, lon: float) -> None:

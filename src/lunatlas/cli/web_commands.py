@@ -37,9 +37,24 @@ def serve(atlas_path: Path, host: str, port: int) -> None:
             if done.returncode != 0:
                 click.echo(f"warning: npm ci failed ({done.stderr.strip()[-300:]}); the API "
                            "works without the map page", err=True)
+    _require_free_port(host, port)
     app = create_app(atlas_path)
     click.echo(f"serving {atlas_path} on http://{host}:{port} (API under /api, docs at /docs)")
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _require_free_port(host: str, port: int) -> None:
+    """LunatlasError (one line, exit 1) when the address is taken or cannot be bound."""
+    import socket
+
+    from lunatlas.errors import LunatlasError
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise LunatlasError(f"cannot serve on {host}:{port}: {exc.strerror or exc} (another "
+                            "server there? choose another --port)") from None
 
 
 @cli.group()

@@ -6,6 +6,10 @@ import numpy as np
 
 from lunatlas.errors import InputError
 
+EPHEMERIS_SPAN = (np.datetime64("1900-01-01T00:00:00"), np.datetime64("2050-01-01T00:00:00"))
+"""UTC span the embedded ephemeris covers: JPL DE421 with the Moon PA kernel
+moon_pa_de421_1900-2050 (DE421 alone reaches 1899-07 to 2053-10)."""
+
 
 def _parse(value: str | np.datetime64, name: str) -> np.datetime64:
     try:
@@ -26,6 +30,10 @@ def time_grid(start: str | np.datetime64, end: str | np.datetime64,
         raise InputError(f"step: {step_hours} h; expected a step > 0 hours")
     if t1 <= t0:
         raise InputError(f"time range {t0} → {t1} is empty or reversed; expected end after start")
+    if t0 < EPHEMERIS_SPAN[0] or t1 > EPHEMERIS_SPAN[1]:
+        raise InputError(f"time range {t0} → {t1} leaves the ephemeris span "
+                         f"{EPHEMERIS_SPAN[0]} → {EPHEMERIS_SPAN[1]} (JPL DE421 with the Moon "
+                         "PA kernel 1900–2050)")
     step = np.timedelta64(int(round(step_hours * 3600)), "s")
     if step <= np.timedelta64(0, "s"):
         raise InputError(f"step: {step_hours} h rounds to 0 s")

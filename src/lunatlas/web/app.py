@@ -30,7 +30,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, ValidationError
 
 from lunatlas.atlas import LAYERS, Atlas
-from lunatlas.crs import great_circle_distance_m
+from lunatlas.crs import great_circle_distance_m, normalize_longitude
 from lunatlas.errors import LunatlasError
 from lunatlas.samples.analyses import Analysis
 from lunatlas.web.service import Principal, ServiceStore
@@ -117,7 +117,7 @@ class SiteAssessment(BaseModel):
     institution: str = Field(min_length=1, max_length=200)
     name: str = Field(min_length=1, max_length=200)
     lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lon: float = Field(ge=-180, le=360)
     score: float = Field(ge=0, le=1)
     notes: str = Field(default="", max_length=5000)
 
@@ -220,13 +220,14 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
 
     @app.get("/api/query")
     def query(lat: Annotated[float, Query(ge=-90, le=90)],
-              lon: Annotated[float, Query(ge=-180, le=180)],
+              lon: Annotated[float, Query(ge=-180, le=360)],
               edition: Annotated[int | None, Query(ge=1)] = None) -> dict:
         """What the atlas says at a point: the geologic unit (symbol, name, epoch and its age
         range, description, crater model age, sample ages, source), the crater-count area,
         the nearest samples and site, and the light there."""
         store_ = atlas()
         n = edition_or_404(store_, edition)
+        lon = float(normalize_longitude(lon))  # as the CLI: 0..360 accepted, normalised
         point = shapely.Point(lon, lat)
         units = store_.layer("units", n)
         inside = units[units.intersects(point)]
@@ -393,7 +394,8 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
              "name": [r["name"] for r in rows], "score": [r["score"] for r in rows],
              "scores_json": [json.dumps({"notes": r["notes"]}) for r in rows],
              "source": [f"{r['institution']} assessment (submission {sid})" for r in rows]},
-            geometry=gpd.points_from_xy([r["lon"] for r in rows], [r["lat"] for r in rows]),
+            geometry=gpd.points_from_xy(normalize_longitude([r["lon"] for r in rows]),
+                                        [r["lat"] for r in rows]),
             crs=MOON_GEOGRAPHIC)
         with write_lock, edit(atlas_path, f"accepted site assessments {sid} by "
                               f"{who.institution}") as change:
