@@ -226,11 +226,55 @@ def test_main_job_writes_atlas_maps_and_report(tmp_path):
     assert len(store.layer("sites")) == 5 and len(store.layer("traverses")) >= 1
     report = (out / "report.md").read_text()
     assert "## Ranked candidate sites" in report and "[constraints]" in report
+    page = _html_outline((out / "report.html").read_text())
+    # tables as tables: the ranked sites (one row per site, headings with units), raw values,
+    # geology, traverses, constraints, provenance; the criteria in a <pre>; the warning boxed
+    assert page["tables"] >= 6
+    sites = page["table_rows"][0]
+    assert len(sites) == 1 + 5 and sites[0][:4] == ["rank", "name", "lat (°)", "lon (°E)"]
+    assert "terrain (m/px)" in sites[0] and "sunlit (fraction)" in page["table_rows"][1][0]
+    assert "[constraints]" in page["pre"] and "Terrain warning" in page["blockquote"]
     explain = runner.invoke(cli, ["site", "--out", str(out), "--start", "2026-01-01",
                                   "--end", "2026-02-01", "--step", "12", "explain", "--lat",
                                   "-89.9", "--lon", "0"])
     assert explain.exit_code == 0, explain.output
     assert '"excluded_by"' in explain.output
+
+
+def _html_outline(text: str) -> dict:
+    """Tables (rows of cell texts), <pre> and <blockquote> texts of an HTML page."""
+    from html.parser import HTMLParser
+
+    class Outline(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables, self.stack, self.pre, self.quote = [], [], [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.stack.append(tag)
+            if tag == "table":
+                self.tables.append([])
+            elif tag == "tr":
+                self.tables[-1].append([])
+            elif tag in ("td", "th"):
+                self.tables[-1][-1].append("")
+
+        def handle_endtag(self, tag):
+            while self.stack and self.stack.pop() != tag:
+                pass
+
+        def handle_data(self, data):
+            if "td" in self.stack or "th" in self.stack:
+                self.tables[-1][-1][-1] += data.strip()
+            if "pre" in self.stack:
+                self.pre.append(data)
+            if "blockquote" in self.stack:
+                self.quote.append(data)
+
+    parser = Outline()
+    parser.feed(text)
+    return {"tables": len(parser.tables), "table_rows": parser.tables,
+            "pre": "".join(parser.pre), "blockquote": "".join(parser.quote)}
 
 
 def test_area_polygon_restricts_candidates_and_unit_targets(atlas_features, tmp_path):

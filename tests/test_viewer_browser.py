@@ -103,3 +103,25 @@ def test_global_view_loads_global_tiles(server):
         assert page.locator("path.leaflet-interactive").count() >= 11  # samples + sites
         page.screenshot(path=str(out / "viewer_global.png"))
         browser.close()
+
+
+def test_report_renders_tables_in_a_browser(server):
+    """The siting report as a person reads it: real tables (one row per site) and the
+    criteria in a code block, rendered by Chromium; screenshot kept beside it."""
+    from playwright.sync_api import sync_playwright
+
+    _, out = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1250, "height": 1400})
+        page.goto((out / "report.html").as_uri())
+        first = page.locator("table").first
+        assert first.locator("tbody tr").count() == 5
+        assert "lat (°)" in first.locator("thead").inner_text()
+        assert "[constraints]" in page.locator("pre").first.inner_text()
+        box = first.bounding_box()
+        assert box["height"] > 5 * 15  # rows, not one long line of cells
+        page.screenshot(path=str(out / "report.png"), full_page=True)
+        browser.close()
+    assert (out / "report.png").stat().st_size > 50_000

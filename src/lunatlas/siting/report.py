@@ -57,6 +57,24 @@ def traverse_records(result, source: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=MOON_GEOGRAPHIC)
 
 
+HEADERS = {
+    "lat": "lat (°)", "lon": "lon (°E)", "terrain_m": "terrain (m/px)",
+    "suitability": "suitability (0–1)", "in_top3_fraction": "in top 3 (share of draws)",
+    "relay_required": "relay required",
+    **{f"score_{c}": f"{c} score (0–1)" for c in CRITERIA},
+    "raw_illumination_fraction": "sunlit (fraction)",
+    "raw_longest_darkness_days": "longest night (d)",
+    "raw_earth_visibility_fraction": "Earth visible (fraction)",
+    "raw_psr_distance_km": "to PSR (km)", "raw_slope_deg": "slope (°)",
+    "raw_roughness_deg": "roughness (°)", "raw_science_value": "science value (0–1)",
+    "region_area_km2": "region area (km²)",
+    "raw_science_units_within_reach": "units within reach",
+    "raw_science_epochs_within_reach": "epochs within reach",
+    "raw_science_oldest_unit_km": "to a pre-Nectarian unit (km)",
+}
+"""Report column headings, with units."""
+
+
 def night_text(table: pd.DataFrame) -> list[str]:
     """Longest nights as printed: ">= N" where the night is cut by the period."""
     return [(">= " if cut else "") + f"{days:.2f}" for days, cut in
@@ -123,8 +141,8 @@ def write_report(result, out_dir: Path, figures: dict[str, Path], criteria_text:
               "A longest night written `>= N` touches the start or end of the period: the "
               "night may be longer.", ""]
     lines += [f"- Vertical datum: {note}" for note in result.terrain.datum_notes()]
-    lines += ["", "## Ranked candidate sites", "", _markdown_table(summary), "",
-              "Raw criterion values:", "", _markdown_table(raw), "",
+    lines += ["", "## Ranked candidate sites", "", _markdown_table(summary.rename(columns=HEADERS)),
+              "", "Raw criterion values:", "", _markdown_table(raw.rename(columns=HEADERS)), "",
               "`in_top3_fraction`: share of Monte Carlo draws (weights and illumination/Earth "
               "visibility perturbed) in which the site ranks in the top 3.", "",
               f"## Geology within {result.criteria.science.reach_km:g} km (science "
