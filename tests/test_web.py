@@ -235,3 +235,23 @@ def test_tiles_and_light_at_a_point(tmp_path):
     light = client.get("/api/query", params={"lat": -89.5, "lon": 0}).json()["light"]
     assert 0.0 <= light["illumination_fraction"] <= 1.0
     assert client.get("/", headers={"Accept": "text/html"}).status_code in (200, 503)
+
+
+def test_docs_are_served_without_a_cdn(tmp_path):
+    """/docs loads Swagger UI from the local swagger-ui-dist, never from a CDN."""
+    from pathlib import Path
+
+    from lunatlas.atlas.build import build_atlas
+
+    static = Path(__file__).resolve().parents[1] / "src/lunatlas/web/static/node_modules"
+    if not (static / "swagger-ui-dist").is_dir():
+        pytest.skip("viewer assets not installed (npm ci --prefix src/lunatlas/web/static)")
+    atlas = tmp_path / "atlas.gpkg"
+    build_atlas(atlas)
+    client = TestClient(create_app(atlas))
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower() and "/vendor/swagger-ui-dist/" in page.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert client.get(f"/vendor/swagger-ui-dist/{asset}").status_code == 200
+    assert client.get("/redoc").status_code == 404

@@ -138,7 +138,7 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
     atlas_path = Path(atlas_path)
     Atlas(atlas_path)  # fail fast on a missing or foreign file
     store = ServiceStore(service_path or atlas_path.with_suffix(".service.sqlite"))
-    app = FastAPI(title="Lunatlas", version="1",
+    app = FastAPI(title="Lunatlas", version="1", docs_url=None, redoc_url=None,
                   description="Shared lunar atlas: editions, layers, point queries, sites, "
                               "chronologies, diffs and curated sample contributions.")
     write_lock = threading.Lock()
@@ -450,6 +450,22 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
             return Response("viewer assets are not installed: run `npm ci --prefix "
                             f"{static}`", status_code=503, media_type="text/plain")
         return FileResponse(static / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        """Swagger UI from the locally installed swagger-ui-dist (no CDN: works offline)."""
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        swagger = vendor / "swagger-ui-dist"
+        if not swagger.is_dir():
+            return Response("API docs assets are not installed: run `npm ci --prefix "
+                            f"{static}`; the schema is at /openapi.json", status_code=503,
+                            media_type="text/plain")
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title="Lunatlas API",
+            swagger_js_url="/vendor/swagger-ui-dist/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger-ui-dist/swagger-ui.css",
+            swagger_favicon_url="/vendor/swagger-ui-dist/favicon-32x32.png")
 
     @app.get("/viewer.js", include_in_schema=False)
     def viewer_js() -> Response:
