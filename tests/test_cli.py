@@ -150,3 +150,20 @@ def test_serve_on_a_busy_port_is_one_line(tmp_path):
                                           "--port", str(port)])
     assert result.exit_code == 1 and f"cannot serve on 127.0.0.1:{port}" in result.output
     assert result.output.count("\n") == 1
+
+
+def test_every_option_has_help_and_shows_its_default():
+    def walk(command, path):
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from walk(sub, [*path, name])
+        yield " ".join(path), command
+
+    for path, command in walk(cli, ["lunatlas"]):
+        for param in command.params:
+            if not isinstance(param, click.Option) or "--help" in param.opts:
+                continue
+            assert param.help, f"{path} {param.opts[0]}: no help text"
+            has_default = param.default not in (None, False, ()) and not param.is_flag \
+                and not param.required and not param.multiple
+            assert not has_default or param.show_default, f"{path} {param.opts[0]}: default"

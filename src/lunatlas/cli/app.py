@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -40,11 +41,48 @@ def handle_errors(func: Callable) -> Callable:
     return wrapper
 
 
-def steps_progress(total: int) -> Progress:
-    """A progress display for a fixed number of named steps (on stderr)."""
+class PlainProgress:
+    """What :func:`steps_progress` gives when stderr is not a terminal (logs, CI, pipes):
+    one plain, timestamped line per step instead of a redrawn bar."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+        self._tasks: dict[int, dict] = {}
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: int | None = None) -> int:
+        task = len(self._tasks)
+        self._tasks[task] = {"description": description, "total": total, "done": 0}
+        return task
+
+    def update(self, task: int, description: str | None = None, **_ignored: object) -> None:
+        if description and description != self._tasks[task]["description"]:
+            self._tasks[task]["description"] = description
+            self._line(task)
+
+    def advance(self, task: int, amount: int = 1) -> None:
+        self._tasks[task]["done"] += amount
+
+    def _line(self, task: int) -> None:
+        info = self._tasks[task]
+        counter = f"{info['done'] + 1}/{info['total']} " if info["total"] else ""
+        click.echo(f"[{time.monotonic() - self._started:6.1f} s] {counter}"
+                   f"{info['description']}", err=True)
+
+
+def steps_progress(total: int) -> Progress | PlainProgress:
+    """A progress display for a fixed number of named steps (on stderr): a bar on a
+    terminal, plain lines otherwise."""
+    if not console.is_terminal:
+        return PlainProgress()
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                     TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                    console=console, transient=False, disable=not console.is_terminal)
+                    console=console, transient=False)
 
 
 def command_line(ctx: click.Context) -> str:

@@ -219,7 +219,7 @@ def data_verify(ctx: click.Context, names: tuple[str, ...]) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=DEFAULT_OUT, show_default=True, help="Folder for the PNG maps.")
 @click.option("--view", type=click.Choice(["global", "south-polar", "all"]), default="all",
-              show_default=True)
+              show_default=True, help="Which map(s) to render.")
 @click.option("--dem", "dem_path", type=click.Path(path_type=Path), default=None,
               help="DEM for the relief (default: the embedded global DEM).")
 @click.option("--edition", type=int, default=None, help="Edition to draw (default: latest).")

@@ -283,7 +283,9 @@ def _points_from_table(points_file: Path | None, atlas_path: Path | None):
 @click.option("--range", "d_range", type=float, nargs=2, required=True,
               help="Diameter range D_MIN D_MAX (km).")
 @click.option("--method", type=click.Choice(["poisson", "b-poisson", "c-fit", "d-fit"]),
-              default="poisson", show_default=True)
+              default="poisson", show_default=True,
+              help="Fit method (craterstats' names): Poisson likelihood, its binned variant, "
+                   "cumulative or differential fit.")
 @click.option("--binning", type=click.Choice(["pseudo-log", "20/decade", "10/decade",
                                               "root-2", "x2"]),
               default="pseudo-log", show_default=True, help="Binning for c-fit/d-fit/plots.")

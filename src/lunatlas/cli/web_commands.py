@@ -13,7 +13,8 @@ from lunatlas.cli.app import DEFAULT_ATLAS, cli, handle_errors
 @click.option("--atlas", "atlas_path", type=click.Path(path_type=Path), default=DEFAULT_ATLAS,
               show_default=True, help="Atlas the main job wrote.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
+              help="TCP port to listen on.")
 @handle_errors
 def serve(atlas_path: Path, host: str, port: int) -> None:
     """Serve the atlas over HTTP (OpenAPI docs at /docs); loopback by default."""
@@ -64,9 +65,10 @@ def service() -> None:
 
 @service.command("add-token")
 @click.option("--atlas", "atlas_path", type=click.Path(path_type=Path), default=DEFAULT_ATLAS,
-              show_default=True)
-@click.option("--institution", required=True)
-@click.option("--role", type=click.Choice(["reader", "contributor", "curator"]), required=True)
+              show_default=True, help="Atlas whose service the token opens.")
+@click.option("--institution", required=True, help="Institution the token belongs to.")
+@click.option("--role", type=click.Choice(["reader", "contributor", "curator"]), required=True,
+              help="What the token may do: read, contribute, or curate (accept/reject).")
 @handle_errors
 def add_token(atlas_path: Path, institution: str, role: str) -> None:
     """Create a token (printed once; only its hash is stored)."""
