@@ -1,6 +1,8 @@
 """Siting: criteria validation, a synthetic terrain with a known best site, point scoring,
 weight monotonicity, relay detection at Chang'e 6, traverses, and the main job."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from click.testing import CliRunner
 
 from lunatlas.cli.main import cli
 from lunatlas.crs import MOON_SOUTH_POLAR
+from lunatlas.data.fetch import sha256_of
 from lunatlas.errors import InputError
 from lunatlas.siting import load_criteria, run_siting
 from lunatlas.siting.criteria import default_criteria_text
@@ -234,11 +237,28 @@ def test_main_job_writes_atlas_maps_and_report(tmp_path):
     assert len(sites) == 1 + 5 and sites[0][:4] == ["rank", "name", "lat (°)", "lon (°E)"]
     assert "terrain (m/px)" in sites[0] and "sunlit (fraction)" in page["table_rows"][1][0]
     assert "[constraints]" in page["pre"] and "Terrain warning" in page["blockquote"]
-    explain = runner.invoke(cli, ["site", "--out", str(out), "--start", "2026-01-01",
-                                  "--end", "2026-02-01", "--step", "12", "explain", "--lat",
-                                  "-89.9", "--lon", "0"])
+    # explain reads the finished run's rasters: no recomputation, no atlas as a side effect
+    digest = sha256_of(out / "atlas.gpkg")
+    explain = runner.invoke(cli, ["site", "--out", str(out), "explain", "--lat", "-89.9",
+                                  "--lon", "0", "--json"])
     assert explain.exit_code == 0, explain.output
-    assert '"excluded_by"' in explain.output
+    info = json.loads(explain.output)
+    assert {"excluded_by", "raw", "scores", "suitability"} <= set(info)
+    assert info["grid"] == "site_criteria_1600m.tif" and info["observer_height_m"] == 2.0
+    top = store.layer("sites").sort_values("rank").iloc[0]
+    at_top = json.loads(runner.invoke(cli, [
+        "site", "--out", str(out), "explain", "--lat", str(top.geometry.y), "--lon",
+        str(top.geometry.x), "--json"]).output)
+    assert at_top["suitability"] == pytest.approx(top["score"], abs=1e-3)
+    table = runner.invoke(cli, ["site", "--out", str(out), "explain", "--lat", "-89.9",
+                                "--lon", "0"])
+    assert "suitability" in table.output and "ice score" in table.output
+    assert sha256_of(out / "atlas.gpkg") == digest
+    empty = tmp_path / "empty"
+    missing = runner.invoke(cli, ["site", "--out", str(empty), "explain", "--lat", "-89.9",
+                                  "--lon", "0"])
+    assert missing.exit_code == 1 and "no finished siting run" in missing.output
+    assert not empty.exists()
 
 
 def _html_outline(text: str) -> dict:

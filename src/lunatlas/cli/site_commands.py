@@ -204,8 +204,10 @@ def site(ctx: click.Context, **params) -> None:
                              "lunatlas site")
     from lunatlas.atlas import Atlas
     from lunatlas.data.writers import write_cog
+    from lunatlas.siting.explain import write_criteria_rasters
     from lunatlas.terrain import hillshade
 
+    write_criteria_rasters(result, out_dir)
     for filename, array in (
             ("hillshade.tif", hillshade(result.grid, exaggeration=3.0).to_numpy()),
             ("suitability.tif", result.suitability),
@@ -256,10 +258,34 @@ def site(ctx: click.Context, **params) -> None:
               help="Latitude (°).")
 @click.option("--lon", type=click.FloatRange(-180.0, 360.0), required=True,
               help="Longitude (° east; −180..180 or 0..360, normalised).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 @handle_errors
-def site_explain(ctx: click.Context, lat: float, lon: float) -> None:
-    """Why a place is (not) a candidate: its values, scores and failing constraints."""
-    result, _ = _run_site(ctx, ctx.obj["site_params"])
-    info = result.explain(lat, lon)
-    click.echo(json.dumps(info, indent=2))
+def site_explain(ctx: click.Context, lat: float, lon: float, as_json: bool) -> None:
+    """Why a place is (not) a candidate, from the run `site --out DIR` finished: its values,
+    scores and failing constraints on the finest grid there (nothing is recomputed and no
+    atlas is created)."""
+    from lunatlas.crs import normalize_longitude
+    from lunatlas.siting.explain import explain_from_rasters
+
+    out_dir: Path = ctx.obj["site_params"]["out_dir"]
+    info = explain_from_rasters(out_dir, lat, float(normalize_longitude(lon)))
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    from rich.table import Table
+
+    from lunatlas.cli.app import stdout
+
+    click.echo(f"{lat:.4f}°, {float(normalize_longitude(lon)):.4f}°E on the "
+               f"{info['terrain_m']:g} m grid of {info['run']}: suitability "
+               f"{'—' if info['suitability'] is None else format(info['suitability'], '.3f')}"
+               f"; excluded by: {', '.join(info['excluded_by']) or 'nothing'}")
+    table = Table(title=None)
+    for column in ("quantity", "value"):
+        table.add_column(column)
+    for name, value in info["raw"].items():
+        table.add_row(name, "—" if value is None else f"{value:.4g}")
+    for name, value in info["scores"].items():
+        table.add_row(f"{name} score (0–1)", "—" if value is None else f"{value:.3f}")
+    stdout.print(table)

@@ -14,8 +14,10 @@ from lunatlas.crs import require_lunar
 
 
 def write_cog(path: str | Path, bands: dict[str, np.ndarray], like: xr.DataArray,
-              units: dict[str, str] | None = None) -> Path:
-    """Write float32 bands on the grid of ``like`` as one COG (band descriptions = names).
+              units: dict[str, str] | None = None, tags: dict[str, str] | None = None
+              ) -> Path:
+    """Write float32 bands on the grid of ``like`` as one COG (band descriptions = names,
+    ``tags`` on the dataset).
 
     Written to a temporary file and renamed, so a failure leaves no partial output.
     """
@@ -35,6 +37,8 @@ def write_cog(path: str | Path, bands: dict[str, np.ndarray], like: xr.DataArray
                 dst.set_band_description(i, name)
                 if units and name in units:
                     dst.update_tags(i, units=units[name])
+            if tags:
+                dst.update_tags(**tags)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
