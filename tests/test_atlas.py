@@ -185,3 +185,21 @@ def test_killed_writer_leaves_previous_edition_intact(built_atlas, tmp_path):
     with edit(path, "after crash") as e:
         e.upsert("craters", _craters(["new"], [9.0]), "test")
     assert e.edition == 2
+
+
+def test_an_atlas_written_before_new_columns_still_opens(built_atlas, tmp_path):
+    """Columns added to the schema later (here: samples.discordance, units.catalogue_*) come
+    back empty from an older atlas, with the schema's dtypes."""
+    import shutil
+    import sqlite3
+
+    from lunatlas.atlas import Atlas
+
+    old = tmp_path / "old.gpkg"
+    shutil.copyfile(built_atlas, old)
+    with sqlite3.connect(old) as db:
+        db.execute("ALTER TABLE samples DROP COLUMN discordance")
+        db.execute("ALTER TABLE units DROP COLUMN catalogue_craters")
+    store = Atlas(old)
+    assert store.layer("samples")["discordance"].isna().all()
+    assert str(store.layer("units")["catalogue_craters"].dtype) == "Int64"

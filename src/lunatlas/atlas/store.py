@@ -88,10 +88,12 @@ def _read(path: Path, layer: str, where: str | None = None) -> pd.DataFrame:
 
 
 def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    """Give a frame read back from GPKG the schema's dtypes (GPKG returns ints as floats)."""
+    """Give a frame read back from GPKG the schema's dtypes (GPKG returns ints as floats).
+    Columns an older atlas lacks (added to the schema since) come back empty."""
     for name, dtype in columns.items():
         if name not in frame.columns:
-            frame[name] = pd.Series(pd.NA, index=frame.index, dtype="object")
+            frame[name] = (pd.Series(None, index=frame.index, dtype="object") if dtype == "str"
+                           else pd.Series(index=frame.index, dtype=dtype))
         if dtype == "str":
             frame[name] = frame[name].astype("object").where(frame[name].notna(), None)
         else:

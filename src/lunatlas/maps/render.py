@@ -254,3 +254,75 @@ def render_south_polar_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFr
         fig.tight_layout()
     fig.savefig(out_path)
     return out_path
+
+
+def lat_label(lat: float) -> str:
+    """"60°S", "45°N", "0°"."""
+    return "0°" if abs(lat) < 1e-9 else f"{abs(lat):g}°{'S' if lat < 0 else 'N'}"
+
+
+def lon_label(lon: float) -> str:
+    """"30°W", "150°E", "0°", "180°" (east-positive input, any range)."""
+    lon = ((lon + 180.0) % 360.0) - 180.0
+    if abs(lon) < 1e-9:
+        return "0°"
+    if abs(abs(lon) - 180.0) < 1e-9:
+        return "180°"
+    return f"{abs(lon):g}°{'W' if lon < 0 else 'E'}"
+
+
+def draw_graticule(ax, crs: CRS, bounds_m: tuple[float, float, float, float],
+                   color: str = "white") -> None:
+    """Parallels and meridians, labelled 88°S / 30°W where they leave the frame, over a
+    projected map whose axes are in km (any lunar projected CRS, poles included)."""
+    from lunatlas.crs import lonlat_to, to_lonlat
+
+    left, bottom, right, top = bounds_m
+    xx, yy = np.meshgrid(np.linspace(left, right, 60), np.linspace(bottom, top, 60))
+    lon, lat = to_lonlat(crs, xx, yy)
+    lat_lo, lat_hi = float(np.nanmin(lat)), float(np.nanmax(lat))
+    span = lat_hi - lat_lo
+    step = next(s for s in (0.5, 1, 2, 5, 10, 15, 30) if span / s <= 8)
+    polar = lat_hi > 89.9 or lat_lo < -89.9
+    lon_step = 30 if polar or span > 3 else 10
+
+    def inside(x, y):
+        return (x >= left) & (x <= right) & (y >= bottom) & (y <= top)
+
+    def draw(x, y, label):
+        keep = inside(x, y)
+        if keep.sum() < 2:
+            return
+        ax.plot(np.where(keep, x, np.nan) / 1e3, np.where(keep, y, np.nan) / 1e3,
+                color=color, lw=0.5, alpha=0.7)
+        i = int(np.flatnonzero(keep)[-1])
+        ax.text(x[i] / 1e3, y[i] / 1e3, label, color=color, fontsize=7, ha="center",
+                va="center", bbox={"facecolor": "black", "alpha": 0.35, "edgecolor": "none",
+                                   "pad": 1})
+
+    for value in np.arange(np.ceil(lat_lo / step) * step, lat_hi, step):
+        if abs(value) >= 90:
+            continue
+        lons = np.linspace(-180, 180, 721)
+        x, y = lonlat_to(crs, lons, np.full_like(lons, value))
+        draw(np.asarray(x), np.asarray(y), lat_label(value))
+    lons_present = lon[np.isfinite(lon)]
+    for value in np.arange(-180, 180, lon_step):
+        if not polar and not (lons_present.min() <= value <= lons_present.max()):
+            continue
+        lats = np.linspace(max(lat_lo, -89.999), min(lat_hi, 89.999), 400)
+        if lat_lo > 0:
+            lats = lats[::-1]  # from the pole outward: labels where meridians leave the frame
+        x, y = lonlat_to(crs, np.full_like(lats, float(value)), lats)
+        draw(np.asarray(x), np.asarray(y), lon_label(value))
+
+
+def add_scale_bar(ax, bounds_m: tuple[float, float, float, float], note: str = "") -> None:
+    """A scale bar of a round length in the lower right of a km-axis map (the legend
+    takes the lower left)."""
+    left, bottom, right, _top = bounds_m
+    extent_km = (right - left) / 1e3
+    decade = 10 ** np.floor(np.log10(extent_km / 4))
+    bar_km = float(max(m * decade for m in (1, 2, 5) if m * decade <= extent_km / 4))
+    _scale_bar(ax, right / 1e3 - extent_km * 0.05 - bar_km, bottom / 1e3 + extent_km * 0.06,
+               bar_km, f"{bar_km:g} km{note}")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from adjustText import adjust_text
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from pyproj import CRS
 
 from lunatlas.crs import lonlat_to
-from lunatlas.maps.render import grid_extent_km
+from lunatlas.maps.render import add_scale_bar, draw_graticule, grid_extent_km
 from lunatlas.terrain import hillshade
 
 CONSTRAINT_ORDER = ("nodata", "outside_area", "slope", "steep_terrain", "illumination",
@@ -18,13 +20,21 @@ CONSTRAINT_COLOURS = ("#ffffff", "#7f7f7f", "#d9d9d9", "#8c564b", "#ff7f0e", "#9
                       "#17becf", "#1f77b4", "#2ca02c")
 
 
+CONSTRAINT_NAMES = {"nodata": "no data", "slope": "slope too steep",
+                    "steep_terrain": "too near steep terrain",
+                    "illumination": "too little sunlight", "darkness": "nights too long",
+                    "psr_distance": "too far from a PSR", "earth_visibility": "Earth too rarely "
+                    "visible", "outside_area": "outside the area"}
+"""Readable legend names of the hard constraints."""
+
+
 def _base(result, title: str):
     extent = grid_extent_km(result.grid)
     fig = Figure(figsize=(9, 8), dpi=110)
     ax = fig.subplots()
     shade = hillshade(result.grid, exaggeration=3.0).to_numpy()
     ax.imshow(shade, extent=extent, cmap="gray", origin="upper", interpolation="bilinear")
-    ax.set_xlabel("x (km)")
+    ax.set_xlabel(f"x (km, {CRS.from_user_input(result.grid.rio.crs).name})")
     ax.set_ylabel("y (km)")
     ax.set_title(title, fontsize=10)
     ax.set_aspect("equal")
@@ -49,13 +59,19 @@ def _sites_and_paths(ax, result) -> None:
                                         result.table["lat"].to_numpy()))
     ax.scatter(x, y, marker="*", s=220, c="#ffd700", edgecolors="black", zorder=5,
                label="ranked sites")
-    for name, xi, yi in zip(result.table["name"], x, y, strict=True):
-        ax.annotate(name, (xi, yi), xytext=(6, 6), textcoords="offset points", color="white",
-                    fontsize=9, fontweight="bold")
+    labels = [ax.text(xi, yi, name, color="white", fontsize=9, fontweight="bold", zorder=6,
+                      bbox={"facecolor": "black", "alpha": 0.45, "edgecolor": "none",
+                            "pad": 1.5})
+              for name, xi, yi in zip(result.table["name"], x, y, strict=True)]
+    adjust_text(labels, x=np.asarray(x), y=np.asarray(y), ax=ax,
+                arrowprops={"arrowstyle": "-", "color": "white", "lw": 0.6})
 
 
 def _finish(fig, ax, result, out_path: str | Path) -> Path:
-    """Sites and traverses on top, legend, save."""
+    """Graticule, scale bar, sites and traverses on top, legend, save."""
+    bounds = result.grid.rio.bounds()
+    draw_graticule(ax, CRS.from_user_input(result.grid.rio.crs), bounds)
+    add_scale_bar(ax, bounds)
     _sites_and_paths(ax, result)
     ax.legend(loc="lower left", fontsize=7.5, framealpha=0.85)
     fig.tight_layout()
@@ -98,7 +114,8 @@ def plot_constraints(result, out_path: str | Path) -> Path:
     for name in present:
         i = CONSTRAINT_ORDER.index(name) + 1
         share = result.failures[name].mean()
-        ax.plot([], [], "s", color=CONSTRAINT_COLOURS[i], label=f"{name} ({share:.0%})")
+        ax.plot([], [], "s", color=CONSTRAINT_COLOURS[i],
+                label=f"{CONSTRAINT_NAMES.get(name, name)} ({share:.0%})")
     ax.plot([], [], "s", color="none", label="clear = passes all")
     return _finish(fig, ax, result, out_path)
 
