@@ -212,9 +212,11 @@ def light_map_command(ctx: click.Context, start: str, end: str, step_hours: floa
         "illumination fraction": (maps.illumination_fraction, "magma", "fraction"),
         "longest darkness": (maps.longest_darkness_days, "viridis_r", "days"),
         "Earth visibility": (maps.earth_visibility_fraction, "Blues", "fraction"),
-        dark_name: (maps.never_lit.astype(float), "Greys", "1 = never lit"),
+        dark_name: (np.where(np.isfinite(maps.illumination_fraction),
+                             maps.never_lit.astype(float), np.nan), "binary", dark_name),
     }, out_dir / "illumination.png", f"{start} → {end}, every {step_hours:g} h, observer "
-       f"{height_m:g} m above ground; terrain {stack.describe()}")
+       f"{height_m:g} m above ground; terrain {stack.describe()}",
+       window_limited=maps.darkness_window_limited)
     lit = np.nanmax(maps.illumination_fraction)
     click.echo(f"wrote {tif} and {png}; best illumination {lit:.2f}, "
                f"{int(maps.never_lit.sum())} cells {dark_name}")

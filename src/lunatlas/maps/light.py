@@ -26,11 +26,13 @@ def plot_point_series(point: PointLight, out_path: str | Path) -> Path:
     ax1.set_ylabel("elevation (°)")
     ax1.legend(loc="upper right", fontsize=8)
     summary = point.summary()
+    night = ("never lit in the period" if summary["never_lit"] else
+             f"longest night {'≥ ' if summary['longest_darkness_window_limited'] else ''}"
+             f"{summary['longest_darkness_days']:.1f} d")
     ax1.set_title(
-        f"{point.lat_deg:.3f}°, {point.lon_deg:.3f}°E — illumination "
-        f"{summary['illumination_fraction']:.1%}, Earth visible "
-        f"{summary['earth_visibility_fraction']:.1%}, longest night "
-        f"{summary['longest_darkness_days']:.1f} d")
+        f"{point.lat_deg:.3f}°, {point.lon_deg:.3f}°E, {point.observer_height_m:g} m above "
+        f"ground — illumination {summary['illumination_fraction']:.0%}, Earth visible "
+        f"{summary['earth_visibility_fraction']:.0%}, {night}", fontsize=10)
     ax2.fill_between(t, s.sun_fraction, step="mid", color="#f4a300", alpha=0.7)
     ax2.set_ylim(0, 1.05)
     ax2.set_ylabel("solar disc\nvisible")
@@ -42,18 +44,42 @@ def plot_point_series(point: PointLight, out_path: str | Path) -> Path:
 
 
 def plot_light_maps(grid: xr.DataArray, maps: dict[str, np.ndarray], out_path: str | Path,
-                    title: str) -> Path:
-    """A panel per summary map (illumination, darkness, Earth visibility, PSR)."""
+                    title: str, window_limited: np.ndarray | None = None) -> Path:
+    """A panel per summary map (illumination, darkness, Earth visibility, never lit).
+
+    A panel whose colour map is ``"binary"`` gets a two-entry legend instead of a colour
+    bar; cells where the longest night is cut by the period (``window_limited``) are
+    hatched on the darkness panel ("≥").
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
     left, right, bottom, top = grid_extent_km(grid)
+    extent = (left, right, bottom, top)
     fig = Figure(figsize=(6 * len(maps), 5.6), dpi=100)
     axes = np.atleast_1d(fig.subplots(1, len(maps)))
     for ax, (name, (array, cmap, label)) in zip(axes, maps.items(), strict=True):
-        image = ax.imshow(array, extent=(left, right, bottom, top), cmap=cmap,
-                          interpolation="nearest")
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("x (km)")
         ax.set_aspect("equal")
+        if cmap == "binary":
+            ax.imshow(np.where(np.isfinite(array), array, np.nan), extent=extent,
+                      cmap=ListedColormap(["#d9d2c5", "#1b1b1b"]), vmin=0, vmax=1,
+                      interpolation="nearest")
+            ax.legend(handles=[Patch(color="#1b1b1b", label=label),
+                               Patch(color="#d9d2c5", label="lit at some time")],
+                      loc="lower left", fontsize=8)
+            continue
+        image = ax.imshow(array, extent=extent, cmap=cmap, interpolation="nearest")
         fig.colorbar(image, ax=ax, shrink=0.8, label=label)
+        if "darkness" in name and window_limited is not None and window_limited.any():
+            ax.contourf(np.linspace(left, right, array.shape[1]),
+                        np.linspace(top, bottom, array.shape[0]),
+                        window_limited.astype(float), levels=[0.5, 1.5], colors="none",
+                        hatches=["////"])
+            ax.legend(handles=[Patch(facecolor="none", hatch="////", edgecolor="0.3",
+                                     label="night cut by the period (≥)")],
+                      loc="lower left", fontsize=8)
     axes[0].set_ylabel("y (km)")
     fig.suptitle(title)
     fig.tight_layout()
