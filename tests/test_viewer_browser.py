@@ -65,6 +65,11 @@ def test_viewer_toggle_click_popup_screenshot(server):
         page.goto(url)
         page.wait_for_selector("body[data-ready='1']", timeout=30_000)
         assert page.locator("#sites tbody tr").count() == 5
+        # opened on the data, with a labelled graticule and labelled sites
+        assert page.locator(".site-label").count() == 5
+        assert page.locator(".grid-label", has_text="88°S").count() == 1
+        assert page.locator(".grid-label", has_text="30°W").count() == 1
+        assert page.evaluate("document.querySelector('#map')._leaflet_id") is not None
         # Toggle the craters overlay on through the layer control.
         label = page.locator(".leaflet-control-layers-overlays label", has_text="craters")
         label.locator("input").check()
@@ -100,7 +105,10 @@ def test_global_view_loads_global_tiles(server):
         page.wait_for_timeout(1000)
         assert "Global view" in page.locator("#view").inner_text()
         assert tiles and all(s == 200 for s in tiles)
-        assert page.locator("path.leaflet-interactive").count() >= 11  # samples + sites
+        assert page.locator("path.leaflet-interactive").count() >= 11  # samples
+        # polar sites and traverses are not smeared along the edge: the polar view has them
+        assert page.locator(".site-label").count() == 0
+        assert "south polar view only" in page.locator("#polar-note").inner_text()
         page.screenshot(path=str(out / "viewer_global.png"))
         browser.close()
 

@@ -433,11 +433,12 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
     def tms(view: Annotated[str, Query(pattern="^(south-polar|global)$")] = "south-polar"
             ) -> dict:
         """Tile matrix set of a view (south-polar or global) and its available rasters."""
-        from lunatlas.web.tiles import RASTERS, VIEWS, view_config
+        from lunatlas.web.tiles import RASTERS, VIEWS, data_extent, view_config
 
+        rasters = [n for n in VIEWS[view] if (atlas_path.parent / RASTERS[n][0]).is_file()]
         return view_config(view) | {
-            "view": view,
-            "rasters": [n for n in VIEWS[view] if (atlas_path.parent / RASTERS[n][0]).is_file()]}
+            "view": view, "rasters": rasters,
+            "data_extent": data_extent(atlas_path.parent, rasters)}
 
     static = Path(__file__).parent / "static"
     vendor = static / "node_modules"

@@ -112,5 +112,16 @@ def view_config(view: str) -> dict:
             "center": [-89.0, 0.0], "zoom": 2}
 
 
-__all__ = ["RASTERS", "VIEWS", "global_tms", "render_tile", "south_polar_tms",
+def data_extent(folder: Path, rasters: list[str]) -> list[float] | None:
+    """[left, bottom, right, top] (the view's CRS units) of the first raster of a view with
+    data: the siting grid's relief in the polar view, the globe in the global view."""
+    import rasterio
+
+    for name in rasters:
+        with rasterio.open(folder / RASTERS[name][0]) as src:
+            return [float(v) for v in src.bounds]
+    return None
+
+
+__all__ = ["RASTERS", "VIEWS", "data_extent", "global_tms", "render_tile", "south_polar_tms",
            "tile_bounds_ok", "unit_colormap", "view_config"]

@@ -24,6 +24,8 @@ async function main() {
   crs.distance = L.CRS.Earth.distance;
   const map = L.map("map", { crs, center: tms.center, zoom: tms.zoom,
     maxZoom: tms.resolutions.length - 1, minZoom: 0 });
+  fitToData(map, crs, tms);
+  graticule(VIEW).addTo(map);
   document.getElementById("view").innerHTML = VIEW === "global"
     ? 'Global view · <a href="/?view=south-polar">south polar view</a>'
     : 'South polar view · <a href="/?view=global">global view</a>';
@@ -50,8 +52,11 @@ async function main() {
       style: styles[name],
       pointToLayer: (f, latlng) => L.circleMarker(latlng, { ...styles[name], weight: 1,
         fillOpacity: 0.8 }),
-      onEachFeature: (f, layer) => layer.bindTooltip(
-        `${name}: ${esc(f.properties.name || f.properties.mission || f.id)}`),
+      onEachFeature: (f, layer) => (name === "sites"
+        ? layer.bindTooltip(esc(f.properties.name), { permanent: true, direction: "right",
+          className: "site-label" })
+        : layer.bindTooltip(`${name}: ${esc(f.properties.name || f.properties.mission ||
+          f.id)}`)),
     });
     if (name !== "craters") overlays[name].addTo(map);
   }
@@ -102,18 +107,78 @@ async function main() {
   await loadEditions();
 }
 
+// Poleward of this latitude the global (equirectangular) view omits features: they would
+// be clipped markers and smeared lines at its edge; the polar view shows them.
+const GLOBAL_POLAR_CUTOFF = 80;
+
 async function loadLayers() {
+  let hidden = 0;
   for (const name of ["craters", "samples", "sites", "traverses"]) {
     const box = VIEW === "global" ? "" : "&bbox=-180,-90,180,-70";
     const data = await getJSON(`/api/layers/${name}?edition=${state.edition}${box}` +
       "&limit=5000");
+    if (VIEW === "global") {
+      const keep = data.features.filter((f) => !nearPole(f.geometry));
+      hidden += data.features.length - keep.length;
+      data.features = keep;
+    }
     state.overlays[name].clearLayers().addData(data);
   }
+  document.getElementById("polar-note").textContent = hidden
+    ? `${hidden} features poleward of ${GLOBAL_POLAR_CUTOFF}° (sites, traverses…) are ` +
+      "shown in the south polar view only." : "";
   const sites = await getJSON(`/api/sites?edition=${state.edition}`);
   document.querySelector("#sites tbody").innerHTML = sites.map((s) =>
     `<tr><td>${s.rank}</td><td>${esc(s.name)}</td><td>${fmt(s.scores.lat ?? s.geometry.coordinates[1])}</td>` +
     `<td>${fmt(s.geometry.coordinates[0])}</td><td>${fmt(s.score)}</td>` +
     `<td>${fmt(s.scores.in_top3_fraction, 2)}</td></tr>`).join("");
+}
+
+function nearPole(geometry) {
+  const coords = JSON.stringify(geometry.coordinates).match(/-?\d+(\.\d+)?/g) || [];
+  for (let i = 1; i < coords.length; i += 2) {
+    if (Math.abs(Number(coords[i])) > GLOBAL_POLAR_CUTOFF) return true;
+  }
+  return false;
+}
+
+// Open on the data: the zoom at which the first raster's extent fills the map.
+function fitToData(map, crs, tms) {
+  if (!tms.data_extent) return;
+  const [left, bottom, right, top] = tms.data_extent;
+  const size = map.getSize();
+  let zoom = 0;
+  tms.resolutions.forEach((res, z) => {
+    if ((right - left) / res <= size.x * 1.05 && (top - bottom) / res <= size.y * 1.05) zoom = z;
+  });
+  map.setView(crs.unproject(L.point((left + right) / 2, (bottom + top) / 2)), zoom);
+}
+
+// Parallels and meridians with labels (88°S, 30°W); denser near the pole in the polar view.
+function graticule(view) {
+  const group = L.layerGroup();
+  const latLabel = (v) => (v === 0 ? "0°" : `${Math.abs(v)}°${v < 0 ? "S" : "N"}`);
+  const lonLabel = (v) => (v === 0 || Math.abs(v) === 180 ? `${Math.abs(v)}°`
+    : `${Math.abs(v)}°${v < 0 ? "W" : "E"}`);
+  const style = { color: "#ffffff", weight: 0.7, opacity: 0.6, interactive: false };
+  const parallels = view === "global" ? [-60, -30, 0, 30, 60] : [-89, -88, -86, -84, -80, -75];
+  const south = view === "global" ? -90 : -89.9;
+  const north = view === "global" ? 90 : -70;
+  for (const lat of parallels) {
+    const line = [];
+    for (let lon = -180; lon <= 180; lon += 2) line.push([lat, lon]);
+    group.addLayer(L.polyline(line, style).bindTooltip(latLabel(lat), {
+      permanent: true, direction: "center", className: "grid-label", offset: [0, 0] }));
+  }
+  for (let lon = -180; lon < 180; lon += 30) {
+    const line = [];
+    for (let lat = south; lat <= north; lat += 0.1) line.push([lat, lon]);
+    group.addLayer(L.polyline(line, style));
+    const at = view === "global" ? [0, lon] : [-85.2, lon];
+    group.addLayer(L.marker(at, { interactive: false, icon: L.divIcon({
+      className: "grid-label", html: lonLabel(lon), iconSize: null }) }));
+  }
+  return group;
 }
 
 async function unitLegend() {
