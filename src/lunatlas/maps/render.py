@@ -14,9 +14,11 @@ import geopandas as gpd
 import matplotlib as mpl
 import numpy as np
 import xarray as xr
+from adjustText import adjust_text
 from matplotlib.collections import EllipseCollection
 from matplotlib.colors import LightSource, Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 from pyproj import CRS
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
@@ -110,15 +112,28 @@ def _plot_craters(ax, craters: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray,
                 label=f"{style['label']} ({int(sel.sum())})")
 
 
-def _plot_points(ax, layers: Mapping[str, gpd.GeoDataFrame], project) -> None:
+def _plot_points(ax, layers: Mapping[str, gpd.GeoDataFrame], project,
+                 max_abs_lat: float | None = None) -> None:
+    """Samples and sites; with ``max_abs_lat`` (the global map) points nearer the poles are
+    left out, and the legend says where they are shown instead."""
     for name, marker, color in (("samples", "*", "#ff5d8f"), ("sites", "^", "#9bf6ff")):
         frame = layers.get(name)
         if frame is None or frame.empty:
             continue
         pts = frame.geometry.representative_point()
+        label = f"{name} ({len(frame)})"
+        if max_abs_lat is not None:
+            near_pole = np.abs(pts.y.to_numpy()) > max_abs_lat
+            pts = pts[~near_pole]
+            if near_pole.any():
+                label = (f"{name} ({len(pts)}; {int(near_pole.sum())} beyond "
+                         f"{max_abs_lat:g}° on the polar map)")
+        if pts.empty:
+            ax.plot([], [], marker, color=color, mec="black", label=label)
+            continue
         x, y = project(pts.x.to_numpy(), pts.y.to_numpy())
         ax.scatter(x, y, marker=marker, s=60, c=color, edgecolors="black", linewidths=0.5,
-                   label=f"{name} ({len(frame)})", zorder=5)
+                   label=label, zorder=5)
 
 
 def render_global_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFrame],
@@ -138,15 +153,17 @@ def render_global_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFrame],
         height_deg = craters["diameter_km"].to_numpy(float) / KM_PER_DEG_EQUATOR
         width_deg = height_deg / np.maximum(np.cos(np.radians(lat)), 0.05)
         _plot_craters(ax, craters, craters.geometry.x.to_numpy(), lat, width_deg, height_deg)
-    _plot_points(ax, layers, lambda x, y: (x, y))
+    _plot_points(ax, layers, lambda x, y: (x, y), max_abs_lat=80.0)
     for lon in range(-180, 181, 30):
         ax.axvline(lon, color="white", lw=0.4, alpha=0.5)
     for lat in range(-90, 91, 30):
         ax.axhline(lat, color="white", lw=0.4, alpha=0.5)
     ax.set_xticks(range(-180, 181, 30))
     ax.set_yticks(range(-90, 91, 30))
-    ax.set_xlabel("longitude (° E, planetocentric)")
-    ax.set_ylabel("latitude (°)")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: lon_label(v)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: lat_label(v)))
+    ax.set_xlabel("longitude (planetocentric)")
+    ax.set_ylabel("latitude (planetocentric)")
     ax.set_xlim(-180, 180)
     ax.set_ylim(-90, 90)
     bar_km = 1000.0
@@ -218,23 +235,36 @@ def render_south_polar_map(dem: xr.DataArray, layers: Mapping[str, gpd.GeoDataFr
         diameter = inside["diameter_km"].to_numpy(float) * polar_stereographic_scale_factor(
             inside.geometry.y.to_numpy())
         _plot_craters(ax, inside, x, y, diameter, diameter)
-        for name, xi, yi, lat in zip(inside["name"], x, y, inside.geometry.y, strict=True):
-            if name and lat <= lat_limit_deg:
-                ax.annotate(name, (xi, yi), fontsize=6.5, color="white", xytext=(3, 3),
-                            textcoords="offset points")
-    _plot_points(ax, layers, project)
+        labels = [ax.text(xi, yi, name, fontsize=6.5, color="white")
+                  for name, xi, yi, lat in zip(inside["name"], x, y, inside.geometry.y,
+                                               strict=True)
+                  if name and lat <= lat_limit_deg]
+    else:
+        labels = []
+    in_frame = {name: frame[frame.geometry.representative_point().y <= lat_limit_deg]
+                for name, frame in layers.items() if name in ("samples", "sites")
+                and frame is not None}
+    _plot_points(ax, {**layers, **in_frame}, project)
+    sites = in_frame.get("sites")
+    if sites is not None and not sites.empty:
+        sx, sy = project(sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy())
+        labels += [ax.text(xi, yi, name, fontsize=8, color="#9bf6ff", fontweight="bold")
+                   for name, xi, yi in zip(sites["name"], sx, sy, strict=True)]
+    if labels:
+        adjust_text(labels, ax=ax, arrowprops={"arrowstyle": "-", "color": "white",
+                                               "lw": 0.4})
     for lat in np.arange(-85.0, lat_limit_deg - 1e-9, 5.0):
         lon = np.linspace(-180, 180, 361)
         gx, gy = project(lon, np.full_like(lon, lat))
         ax.plot(gx, gy, color="white", lw=0.5, alpha=0.6)
         tx, ty = project(np.array([45.0]), np.array([lat]))
-        ax.text(tx[0], ty[0], f"{lat:.0f}°", color="white", fontsize=7)
+        ax.text(tx[0], ty[0], lat_label(lat), color="white", fontsize=7)
     for lon0 in range(-180, 180, 30):
         lat = np.linspace(lat_limit_deg, -90, 50)
         gx, gy = project(np.full_like(lat, lon0), lat)
         ax.plot(gx, gy, color="white", lw=0.5, alpha=0.6)
         tx, ty = project(np.array([float(lon0)]), np.array([lat_limit_deg + 0.7]))
-        ax.text(tx[0], ty[0], f"{lon0}°E", color="white", fontsize=7, ha="center")
+        ax.text(tx[0], ty[0], lon_label(lon0), color="white", fontsize=7, ha="center")
     extent_km = (right - left) / 1e3
     bar_km = float(10 ** np.floor(np.log10(extent_km / 4)))
     k_edge = float(polar_stereographic_scale_factor(lat_limit_deg))
