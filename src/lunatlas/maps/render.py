@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import cmcrameri  # noqa: F401  (registers the cmc.* colour maps)
 import geopandas as gpd
 import matplotlib as mpl
 import numpy as np
@@ -35,7 +36,9 @@ from lunatlas.geology.grid import rasterise_units
 from lunatlas.maps.geology import unit_rgba, units_legend
 from lunatlas.terrain import hillshade, nominal_pixel_m
 
-HEIGHT_CMAP = "gist_earth"
+HEIGHT_CMAP = "cmc.grayC"
+"""Heights in Crameri's perceptually uniform grey ramp (dark lowlands, pale highlands): the
+Moon's own colours under the shading, with no Earth-like blue 'seas'."""
 KM_PER_DEG_EQUATOR = np.radians(1.0) * MOON_RADIUS_M / 1000.0
 LAYER_STYLE: dict[str, dict] = {
     "crater": {"color": "#f4d35e", "label": "craters (IAU named)"},
