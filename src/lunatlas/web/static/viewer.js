@@ -44,7 +44,7 @@ async function main() {
     if (tms.rasters.includes(name)) overlays[name] = tile(name).setOpacity(0.6);
   }
   const styles = {
-    craters: { color: "#f4d35e", radius: 3 }, samples: { color: "#ff5d8f", radius: 6 },
+    craters: { color: "#8ecae6", radius: 3 }, samples: { color: "#ff5d8f", radius: 6 },
     sites: { color: "#ffd700", radius: 8 }, traverses: { color: "#00e5ff", weight: 3 },
   };
   for (const name of Object.keys(styles)) {
