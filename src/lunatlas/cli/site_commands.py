@@ -269,7 +269,8 @@ def site_explain(ctx: click.Context, lat: float, lon: float, as_json: bool) -> N
     from lunatlas.siting.explain import explain_from_rasters
 
     out_dir: Path = ctx.obj["site_params"]["out_dir"]
-    info = explain_from_rasters(out_dir, lat, float(normalize_longitude(lon)))
+    lon = float(normalize_longitude(lon))
+    info = explain_from_rasters(out_dir, lat, lon)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
@@ -277,7 +278,7 @@ def site_explain(ctx: click.Context, lat: float, lon: float, as_json: bool) -> N
 
     from lunatlas.cli.app import stdout
 
-    click.echo(f"{lat:.4f}°, {float(normalize_longitude(lon)):.4f}°E on the "
+    click.echo(f"{lat:.4f}°, {lon:.4f}°E on the "
                f"{info['terrain_m']:g} m grid of {info['run']}: suitability "
                f"{'—' if info['suitability'] is None else format(info['suitability'], '.3f')}"
                f"; excluded by: {', '.join(info['excluded_by']) or 'nothing'}")
