@@ -325,3 +325,40 @@ def test_samples_list_prints_an_age_without_sigma_alone():
                                 env={"COLUMNS": "250"})
     assert result.exit_code == 0 and "nan" not in result.output
     assert "4.250 " in result.output  # the SPA norites: no σ in the source
+
+
+def test_parallel_samples_add_derive_every_edition_from_its_own_inputs(built_atlas, tmp_path):
+    """Six `samples add` processes at once: every sample lands, and the final edition's
+    chronology and unit ages equal a refit of the samples stored in it (the refit runs under
+    the write lock, from the edition it extends)."""
+    import subprocess
+    import sys
+
+    from lunatlas.samples.enrich import date_atlas
+
+    atlas = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    ages = [2.55, 2.62, 2.70, 2.74, 2.78, 2.85]
+    files = []
+    for i, age in enumerate(ages):
+        path = tmp_path / f"a{i}.csv"
+        path.write_text(HEADER + f"Lab {i},CE6-P{i},Chang'e 6,Pb-Pb,{age},0.01,\n")
+        files.append(path)
+    procs = [subprocess.Popen([sys.executable, "-m", "lunatlas.cli.main", "samples", "add",
+                               str(f), "--atlas", str(atlas)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for f in files]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    store = Atlas(atlas)
+    assert store.latest == 1 + len(files)
+    samples = store.layer("samples").reset_index()
+    assert {f"CE6-P{i}" for i in range(len(files))} <= set(samples["sample_id"])
+    areas = store.layer("count_areas")
+    outlines = areas.reset_index()[["record_id", "unit_code", "name", "geometry"]]
+    refit = date_atlas(samples, outlines, store.layer("counts").reset_index())
+    stored = store.layer("chronologies").iloc[0]
+    assert stored["a"] == pytest.approx(refit.calibration.cf.a, rel=1e-5)
+    assert stored["c"] == pytest.approx(refit.calibration.cf.c, rel=1e-5)
+    fresh = refit.count_areas.set_index("record_id")["model_age_ga"]
+    for rid, age in areas["model_age_ga"].items():
+        assert age == pytest.approx(fresh[rid], abs=1e-4), rid

@@ -255,3 +255,31 @@ def test_docs_are_served_without_a_cdn(tmp_path):
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
         assert client.get(f"/vendor/swagger-ui-dist/{asset}").status_code == 200
     assert client.get("/redoc").status_code == 404
+
+
+def test_racing_decisions_yield_exactly_one_winner(service):
+    """Six decisions (accept and reject) sent at once on one submission: exactly one 200,
+    the rest 409; one decision in the audit log; the atlas has at most one new edition."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lunatlas.atlas import Atlas
+
+    client, tokens, atlas = service
+    assessment = {"institution": "NAOC", "name": "race", "lat": -89.4, "lon": -137.0,
+                  "score": 0.9, "notes": "race test"}
+    sid = client.post("/api/contributions/sites", json=[assessment],
+                      headers=_auth(tokens["contributor"])).json()["id"]
+    editions_before = Atlas(atlas).latest
+
+    def decide(action):
+        return client.post(f"/api/contributions/{sid}/{action}",
+                           headers=_auth(tokens["curator"])).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(decide, ["accept", "reject"] * 3))
+    assert sorted(codes) == [200, 409, 409, 409, 409, 409], codes
+    audit = client.get("/api/audit", headers=_auth(tokens["curator"])).json()
+    decisions = [r for r in audit if r["detail"] == f"submission {sid}"
+                 and r["action"] in ("accepted", "rejected")]
+    assert len(decisions) == 1
+    assert Atlas(atlas).latest - editions_before <= 1

@@ -290,9 +290,17 @@ class Edit:
         self.reason = reason
         self.command = command
         self._ops: list[_Op] = []
+        self._prepare: Callable[[Edit, Atlas | None], None] | None = None
         self.edition: int | None = None
         if self.path.exists():
             Atlas(self.path)  # validate before staging anything
+
+    def prepare(self, stage: Callable[[Edit, Atlas | None], None]) -> None:
+        """Stage changes when the write lock is held: ``stage(edit, atlas)`` runs inside
+        :meth:`commit` with the atlas as it is then (None for a new atlas), so values derived
+        from the atlas (a refitted chronology, re-dated units) come from the very edition
+        they extend, whatever other writers did meanwhile."""
+        self._prepare = stage
 
     def replace_layer(self, layer: str, frame: pd.DataFrame, source: str) -> None:
         """Make ``frame`` the layer's full content (missing records are removed)."""
@@ -326,6 +334,8 @@ class Edit:
         """Apply staged changes as one edition; returns its number, or None if nothing changed."""
         with _lock(self.path):
             base = Atlas(self.path) if self.path.exists() else None
+            if self._prepare is not None:
+                self._prepare(self, base)
             parent = base.latest if base else None
             edition = (parent or 0) + 1
             tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.tmp.gpkg")

@@ -281,7 +281,41 @@ def add_analyses(atlas_path: str | Path, analyses_file: str | Path,
     An age that disagrees with its unit (:func:`discordances`) is added with the reason in
     its ``discordance`` field and in the edition's reason, or, with ``strict``, refused
     (nothing is written)."""
-    store = Atlas(atlas_path)
+    # A first pass validates the file and honours --strict before anything is locked; the
+    # edition itself is derived under the write lock from the atlas as it is then.
+    _stage_analyses(Atlas(atlas_path), analyses_file, strict)
+    outcome: dict = {}
+    name = Path(analyses_file).name
+    source = f"analyses:{name}"
+
+    def stage(change, store) -> None:
+        if store is None:
+            raise InputError(f"{atlas_path}: atlas not found (build one with "
+                             "`lunatlas atlas build`)")
+        new, flagged, dating, changed, units, areas = _stage_analyses(store, analyses_file,
+                                                                      strict)
+        change.reason = f"add {len(new)} sample analyses from {name}"
+        if not flagged.empty:
+            change.reason += (f" ({len(flagged)} discordant, flagged: "
+                              f"{', '.join(flagged['sample_id'].astype(str))})")
+        change.upsert("samples", new, source)
+        if not dating.calibration_records.empty:
+            change.replace_layer("calibration", dating.calibration_records, source)
+            change.replace_layer("chronologies", dating.chronology_records, source)
+        change.upsert("count_areas", areas, source)
+        change.upsert("units", units, source)
+        outcome.update(added=len(new), calibration=dating.calibration, changed=changed,
+                       discordant=flagged["discordance"].tolist())
+
+    with edit(atlas_path, f"add sample analyses from {name}", command) as change:
+        change.prepare(stage)
+    return EnrichResult(change.edition, outcome["added"], outcome["calibration"],
+                        outcome["changed"], outcome["discordant"])
+
+
+def _stage_analyses(store: Atlas, analyses_file: str | Path, strict: bool):
+    """Everything one ``samples add`` derives from the atlas as ``store`` holds it: the
+    validated new records (with discordance flags), the refit, the re-dated areas and units."""
     samples = store.layer("samples")
     analyses = read_analyses(analyses_file, set(samples.index))
     new = analysis_records(analyses, Path(analyses_file).name)
@@ -299,20 +333,7 @@ def add_analyses(atlas_path: str | Path, analyses_file: str | Path,
     dating = date_atlas(all_samples, gpd.GeoDataFrame(outlines, geometry="geometry"), counts)
     changed = _changed_ages(areas_before, dating.count_areas)
     units, areas = redate_geologic_units(store.layer("units"), dating.count_areas, all_samples)
-    source = f"analyses:{Path(analyses_file).name}"
-    reason = f"add {len(new)} sample analyses from {Path(analyses_file).name}"
-    if not flagged.empty:
-        reason += (f" ({len(flagged)} discordant, flagged: "
-                   f"{', '.join(flagged['sample_id'].astype(str))})")
-    with edit(atlas_path, reason, command) as change:
-        change.upsert("samples", new, source)
-        if not dating.calibration_records.empty:
-            change.replace_layer("calibration", dating.calibration_records, source)
-            change.replace_layer("chronologies", dating.chronology_records, source)
-        change.upsert("count_areas", areas, source)
-        change.upsert("units", units, source)
-    return EnrichResult(change.edition, len(new), dating.calibration, changed,
-                        flagged["discordance"].tolist())
+    return new, flagged, dating, changed, units, areas
 
 
 def redate_geologic_units(units: pd.DataFrame, count_areas: gpd.GeoDataFrame,

@@ -360,24 +360,29 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
         sub = store.submission(sid)
         if sub is None or sub["institution"] != who.institution:
             raise HTTPException(404, "no such submission for this institution")
-        if sub["status"] != "pending":
-            raise HTTPException(409, f"submission {sid} is already {sub['status']}")
-        edition = None
-        if accept and sub["kind"] == "sites":
-            edition = _accept_sites(sid, sub, who)
-        elif accept:
-            from lunatlas.samples.enrich import add_analyses
+        if sub["status"] != "pending" or not store.claim(sid, who):
+            current = (store.submission(sid) or {}).get("status", "decided")
+            raise HTTPException(409, f"submission {sid} is already {current}")
+        try:
+            edition = None
+            if accept and sub["kind"] == "sites":
+                edition = _accept_sites(sid, sub, who)
+            elif accept:
+                from lunatlas.samples.enrich import add_analyses
 
-            with write_lock, tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / f"submission-{sid}.json"
-                path.write_text(sub["payload"])
-                try:
-                    edition = add_analyses(atlas_path, path,
-                                           f"accepted submission {sid} by {who.institution}"
-                                           ).edition
-                except LunatlasError as exc:
-                    raise HTTPException(422, str(exc).replace(str(path), f"submission {sid}"))\
-                        from None
+                with write_lock, tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / f"submission-{sid}.json"
+                    path.write_text(sub["payload"])
+                    try:
+                        edition = add_analyses(atlas_path, path,
+                                               f"accepted submission {sid} by "
+                                               f"{who.institution}").edition
+                    except LunatlasError as exc:
+                        raise HTTPException(422, str(exc).replace(str(path),
+                                                                  f"submission {sid}")) from None
+        except BaseException:
+            store.release(sid)  # the decision did not happen: the submission stays pending
+            raise
         store.decide(sid, who, "accepted" if accept else "rejected", edition)
         return Decision(id=sid, status="accepted" if accept else "rejected", edition=edition)
 

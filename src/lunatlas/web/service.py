@@ -118,6 +118,20 @@ class ServiceStore:
                                (institution,))
             return [dict(r) for r in rows]
 
+    def claim(self, sid: int, who: Principal) -> bool:
+        """Atomically move a pending submission to 'deciding' for ``who``; False when another
+        decision got there first (exactly one racing decision wins)."""
+        with self._connect() as con:
+            cur = con.execute("UPDATE submissions SET status = 'deciding', decided_by = ? "
+                              "WHERE id = ? AND status = 'pending'", (who.institution, sid))
+            return cur.rowcount == 1
+
+    def release(self, sid: int) -> None:
+        """Give a claimed submission back (its decision failed): pending again."""
+        with self._connect() as con:
+            con.execute("UPDATE submissions SET status = 'pending', decided_by = NULL "
+                        "WHERE id = ? AND status = 'deciding'", (sid,))
+
     def decide(self, sid: int, who: Principal, status: str, edition: int | None) -> None:
         with self._connect() as con:
             con.execute("UPDATE submissions SET status = ?, decided_by = ?, edition = ? "
