@@ -203,3 +203,30 @@ def test_an_atlas_written_before_new_columns_still_opens(built_atlas, tmp_path):
     store = Atlas(old)
     assert store.layer("samples")["discordance"].isna().all()
     assert str(store.layer("units")["catalogue_craters"].dtype) == "Int64"
+
+
+def test_a_write_keeps_the_mode_and_clears_dead_writers_leftovers(built_atlas, tmp_path):
+    """A killed writer's copy and journal (named as older versions named them, with this
+    process's id: a reused PID) are removed by the next write, which succeeds; a private
+    0600 atlas stays 0600."""
+    import os
+    import shutil
+    import stat
+
+    from lunatlas.atlas import Atlas, edit
+    from tests.atlas_records import sample_site
+
+    atlas = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    os.chmod(atlas, 0o600)
+    leftovers = [tmp_path / f".atlas.{os.getpid()}.tmp.gpkg",
+                 tmp_path / f".atlas.{os.getpid()}.tmp.gpkg-journal",
+                 tmp_path / ".atlas.0123abcd.tmp.gpkg"]
+    for path in leftovers:
+        path.write_bytes(b"half-written by a killed writer")
+    with edit(atlas, "after a crash") as change:
+        change.upsert("sites", sample_site(), "test")
+    assert change.edition == Atlas(atlas).latest
+    assert not any(p.exists() for p in leftovers)
+    assert not list(tmp_path.glob(".atlas.*.tmp.gpkg*"))
+    assert stat.S_IMODE(atlas.stat().st_mode) == 0o600

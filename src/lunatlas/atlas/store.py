@@ -14,6 +14,8 @@ import fcntl
 import os
 import shutil
 import sqlite3
+import stat
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -338,7 +340,11 @@ class Edit:
                 self._prepare(self, base)
             parent = base.latest if base else None
             edition = (parent or 0) + 1
-            tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.tmp.gpkg")
+            _remove_stale_temporaries(self.path)  # we hold the lock: no writer is mid-write
+            # unique across processes and hosts (a reused PID 1 in containers must not meet
+            # a dead writer's copy or its journal)
+            tmp = self.path.with_name(f".{self.path.stem}.{uuid.uuid4().hex}.tmp.gpkg")
+            original = self.path.stat() if self.path.exists() else None
             try:
                 if base is not None:
                     shutil.copyfile(self.path, tmp)
@@ -355,6 +361,10 @@ class Edit:
                 _append(tmp, PROVENANCE_TABLE, _PROVENANCE_COLUMNS, provenance)
                 _create_current_views(tmp)
                 _fsync(tmp)
+                if original is not None:  # keep the atlas's mode (0600 stays private) and owner
+                    os.chmod(tmp, stat.S_IMODE(original.st_mode))
+                    with contextlib.suppress(PermissionError):
+                        os.chown(tmp, original.st_uid, original.st_gid)
                 os.replace(tmp, self.path)
                 _fsync(self.path.parent)
             except BaseException:
@@ -478,6 +488,14 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete copies (and SQLite journals) that killed writers left beside the atlas. Only
+    called with the write lock held, when no live writer can own one."""
+    for leftover in path.parent.glob(f".{path.stem}.*.tmp.gpkg*"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
 
 
 @contextlib.contextmanager
