@@ -362,3 +362,24 @@ def test_parallel_samples_add_derive_every_edition_from_its_own_inputs(built_atl
     fresh = refit.count_areas.set_index("record_id")["model_age_ga"]
     for rid, age in areas["model_age_ga"].items():
         assert age == pytest.approx(fresh[rid], abs=1e-4), rid
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"sample_id": "CE5\x00X"}, "control character"),
+    ({"age_ga": True, "age_sigma_ga": 0.01}, "expected a number, got true"),
+    ({"institution": "Lab\nX"}, "control character"),
+])
+def test_no_silent_coercion_of_analyses(tmp_path, row, message):
+    base = {"institution": "Lab", "sample_id": "S1", "mission": "Chang'e 5", "method": "Pb-Pb",
+            "age_ga": 2.03, "age_sigma_ga": 0.01}
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps([{**base, **row}]))
+    with pytest.raises(InputError, match=message):
+        read_analyses(path)
+
+
+def test_min_crater_km_nan_is_refused(tmp_path):
+    result = CliRunner().invoke(cli, ["atlas", "build", "--atlas", str(tmp_path / "a.gpkg"),
+                                      "--min-crater-km", "nan"])
+    assert result.exit_code != 0 and not (tmp_path / "a.gpkg").exists()
+    assert "Traceback" not in result.output

