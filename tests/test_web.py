@@ -283,3 +283,22 @@ def test_racing_decisions_yield_exactly_one_winner(service):
                  and r["action"] in ("accepted", "rejected")]
     assert len(decisions) == 1
     assert Atlas(atlas).latest - editions_before <= 1
+
+
+def test_chunked_bodies_are_limited_and_writes_authenticated_first(service):
+    """A chunked upload (no Content-Length) is cut off at the limit on the bytes actually
+    read, and an unauthenticated write is refused before its body is read."""
+    client, tokens, _ = service
+    read = {"chunks": 0}
+
+    def body(chunks: int):
+        for _ in range(chunks):
+            read["chunks"] += 1
+            yield b"x" * 100_000
+
+    anonymous = client.post("/api/contributions/analyses", content=body(50))
+    assert anonymous.status_code == 401 and read["chunks"] <= 2
+    read["chunks"] = 0
+    big = client.post("/api/contributions/analyses", content=body(50),
+                      headers=_auth(tokens["contributor"]))
+    assert big.status_code == 413  # (the test client itself reads the whole stream)

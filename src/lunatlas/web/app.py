@@ -24,8 +24,8 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 import shapely
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, ValidationError
 
@@ -36,6 +36,64 @@ from lunatlas.samples.analyses import Analysis
 from lunatlas.web.service import Principal, ServiceStore
 
 MAX_BODY_BYTES = 1_000_000
+
+
+class BodyGuard:
+    """ASGI guard on request bodies: writes to /api/contributions are authenticated before a
+    byte of body is read, and a body is read (up to ``limit`` bytes, counted as received,
+    since chunked uploads carry no Content-Length) before the app sees it; more is 413."""
+
+    def __init__(self, app, limit: int, authenticate) -> None:
+        self.app, self.limit, self.authenticate = app, limit, authenticate
+
+    async def _reply(self, send, status: int, detail: str, extra=()) -> None:
+        body = json.dumps({"detail": detail}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()), *extra]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if scope["path"].startswith("/api/contributions"):
+            token = headers.get(b"authorization", b"").decode("latin-1")
+            if not token.startswith("Bearer "):
+                await self._reply(send, 401, "missing bearer token",
+                                  [(b"www-authenticate", b"Bearer")])
+                return
+            if self.authenticate(token[len("Bearer "):].strip()) is None:
+                await self._reply(send, 401, "invalid token", [(b"www-authenticate", b"Bearer")])
+                return
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await self._reply(send, 413, f"request body over {self.limit} bytes")
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, receive, send)  # disconnected: let the app see it
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._reply(send, 413, f"request body over {self.limit} bytes")
+                return
+            if not message.get("more_body", False):
+                break
+        body, replayed = b"".join(chunks), False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 WRITES_PER_MINUTE = 30
 
 
@@ -144,12 +202,7 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
     write_lock = threading.Lock()
     recent: dict[str, deque] = defaultdict(deque)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, 413)
-        return await call_next(request)
+    app.add_middleware(BodyGuard, limit=MAX_BODY_BYTES, authenticate=store.authenticate)
 
     def atlas() -> Atlas:
         return _CachedAtlas(atlas_path)
