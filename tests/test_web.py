@@ -187,7 +187,7 @@ def test_site_assessments_are_owned_by_their_institution(service):
     accepted = client.post(f"/api/contributions/{sid}/accept", headers=_auth(tokens["curator"]))
     assert accepted.status_code == 200 and accepted.json()["edition"] == 2
     sites = client.get("/api/sites").json()
-    assert [s["record_id"] for s in sites] == ["assessment:NAOC:Rim_A"]
+    assert [s["record_id"] for s in sites] == ["assessment:NAOC:Rim%20A"]  # URL-quoted
     assert sites[0]["scores"]["notes"] == "<b>good light</b>"  # stored as data, escaped in UI
 
 
@@ -302,3 +302,32 @@ def test_chunked_bodies_are_limited_and_writes_authenticated_first(service):
     big = client.post("/api/contributions/analyses", content=body(50),
                       headers=_auth(tokens["contributor"]))
     assert big.status_code == 413  # (the test client itself reads the whole stream)
+
+
+def test_security_headers_tokens_expire_and_revoke_and_site_names_stay_distinct(service):
+    from lunatlas.web.service import ServiceStore
+
+    client, tokens, atlas = service
+    page = client.get("/api/editions")
+    for header in ("content-security-policy", "x-content-type-options", "referrer-policy",
+                   "x-frame-options"):
+        assert header in page.headers, header
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    store = ServiceStore(atlas.with_suffix(".service.sqlite"))
+    short = store.add_token("NAOC", "reader", days=1e-9)  # already expired
+    assert client.get("/api/contributions", headers=_auth(short)).status_code == 401
+    listed = {t["id"]: t for t in store.list_tokens()}
+    token_id = next(i for i, t in listed.items() if t["role"] == "curator"
+                    and t["institution"] == "NAOC")
+    store.revoke_token(token_id)
+    assert client.get("/api/audit", headers=_auth(tokens["curator"])).status_code == 401
+    # "a b" and "a_b" are two sites, not one record id (the accept used to fail forever)
+    curator = store.add_token("NAOC", "curator")
+    rows = [{"institution": "NAOC", "name": n, "lat": -89.3, "lon": 10.0, "score": 0.5,
+             "notes": ""} for n in ("a b", "a_b")]
+    sid = client.post("/api/contributions/sites", json=rows,
+                      headers=_auth(tokens["contributor"])).json()["id"]
+    accepted = client.post(f"/api/contributions/{sid}/accept", headers=_auth(curator))
+    assert accepted.status_code == 200, accepted.text
+    audit = client.get("/api/audit", headers=_auth(curator)).json()
+    assert audit and all(r["institution"] == "NAOC" for r in audit)

@@ -69,12 +69,41 @@ def service() -> None:
 @click.option("--institution", required=True, help="Institution the token belongs to.")
 @click.option("--role", type=click.Choice(["reader", "contributor", "curator"]), required=True,
               help="What the token may do: read, contribute, or curate (accept/reject).")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Lifetime in days (default: until revoked).")
 @handle_errors
-def add_token(atlas_path: Path, institution: str, role: str) -> None:
+def add_token(atlas_path: Path, institution: str, role: str, days: float | None) -> None:
     """Create a token (printed once; only its hash is stored)."""
+    token = _service(atlas_path).add_token(institution, role, days)
+    click.echo(token)
+
+
+def _service(atlas_path: Path):
     from lunatlas.atlas import Atlas
     from lunatlas.web import ServiceStore
 
     Atlas(atlas_path)
-    token = ServiceStore(atlas_path.with_suffix(".service.sqlite")).add_token(institution, role)
-    click.echo(token)
+    return ServiceStore(atlas_path.with_suffix(".service.sqlite"))
+
+
+@service.command("list-tokens")
+@click.option("--atlas", "atlas_path", type=click.Path(path_type=Path), default=DEFAULT_ATLAS,
+              show_default=True, help="Atlas whose service tokens to list.")
+@handle_errors
+def list_tokens(atlas_path: Path) -> None:
+    """Tokens by public id: institution, role, created, expires, revoked."""
+    for t in _service(atlas_path).list_tokens():
+        click.echo(f"{t['id']}  {t['institution']:<20} {t['role']:<12} created "
+                   f"{t['created_utc']}  expires {t['expires_utc'] or 'never'}"
+                   + (f"  REVOKED {t['revoked_utc']}" if t["revoked_utc"] else ""))
+
+
+@service.command("revoke-token")
+@click.argument("token_id")
+@click.option("--atlas", "atlas_path", type=click.Path(path_type=Path), default=DEFAULT_ATLAS,
+              show_default=True, help="Atlas whose service token to revoke.")
+@handle_errors
+def revoke_token(token_id: str, atlas_path: Path) -> None:
+    """Revoke a token by its public id (from list-tokens); it stops working at once."""
+    _service(atlas_path).revoke_token(token_id)
+    click.echo(f"revoked {token_id}")

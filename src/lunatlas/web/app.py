@@ -20,11 +20,12 @@ from collections import defaultdict, deque
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 import shapely
-from fastapi import Depends, FastAPI, Header, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, ValidationError
@@ -203,6 +204,20 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
     recent: dict[str, deque] = defaultdict(deque)
 
     app.add_middleware(BodyGuard, limit=MAX_BODY_BYTES, authenticate=store.authenticate)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        # Swagger UI's page boots from an inline script; everything else is same-origin only.
+        script = "'self' 'unsafe-inline'" if request.url.path == "/docs" else "'self'"
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            f"default-src 'self'; script-src {script}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
 
     def atlas() -> Atlas:
         return _CachedAtlas(atlas_path)
@@ -447,8 +462,8 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
 
         rows = json.loads(sub["payload"])
         frame = gpd.GeoDataFrame(
-            {"record_id": [f"assessment:{r['institution']}:{r['name']}".replace(" ", "_")
-                           for r in rows],
+            {"record_id": [f"assessment:{quote(r['institution'], safe='')}:"
+                           f"{quote(r['name'], safe='')}" for r in rows],
              "name": [r["name"] for r in rows], "score": [r["score"] for r in rows],
              "scores_json": [json.dumps({"notes": r["notes"]}) for r in rows],
              "source": [f"{r['institution']} assessment (submission {sid})" for r in rows]},
@@ -507,7 +522,8 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
     def viewer() -> Response:
         if not vendor.is_dir():
             return Response("viewer assets are not installed: run `npm ci --prefix "
-                            f"{static}`", status_code=503, media_type="text/plain")
+                            "src/lunatlas/web/static` in the lunatlas checkout",
+                            status_code=503, media_type="text/plain")
         return FileResponse(static / "index.html")
 
     @app.get("/docs", include_in_schema=False)
@@ -518,8 +534,8 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
         swagger = vendor / "swagger-ui-dist"
         if not swagger.is_dir():
             return Response("API docs assets are not installed: run `npm ci --prefix "
-                            f"{static}`; the schema is at /openapi.json", status_code=503,
-                            media_type="text/plain")
+                            "src/lunatlas/web/static` in the lunatlas checkout; the schema is "
+                            "at /openapi.json", status_code=503, media_type="text/plain")
         return get_swagger_ui_html(
             openapi_url=app.openapi_url, title="Lunatlas API",
             swagger_js_url="/vendor/swagger-ui-dist/swagger-ui-bundle.js",
@@ -535,7 +551,7 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
         """The append-only audit log (curators)."""
         if who.role != "curator":
             raise HTTPException(403, "only curators read the audit log")
-        return store.audit_log()
+        return store.audit_log(who.institution)  # their own institution's rows only
 
     app.state.store = store
     return app

@@ -9,7 +9,7 @@ import json
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lunatlas.errors import InputError
@@ -56,24 +56,57 @@ class ServiceStore:
         self.path = Path(path)
         with self._connect() as con:
             con.executescript(SCHEMA)
+            columns = {r["name"] for r in con.execute("PRAGMA table_info(tokens)")}
+            for column in ("expires_utc", "revoked_utc"):  # stores made before expiry
+                if column not in columns:
+                    con.execute(f"ALTER TABLE tokens ADD COLUMN {column} TEXT")
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=10)
         con.row_factory = sqlite3.Row
         return con
 
-    def add_token(self, institution: str, role: str) -> str:
-        """Create a token for an institution and role; returns it (shown once, stored hashed)."""
+    def add_token(self, institution: str, role: str, days: float | None = None) -> str:
+        """Create a token for an institution and role, valid ``days`` (None: until revoked);
+        returns it (shown once, stored hashed)."""
         if role not in ROLES:
             raise InputError(f"role {role!r}: expected one of {', '.join(ROLES)}")
         if not institution.strip():
             raise InputError("institution must not be empty")
+        if days is not None and not days > 0:
+            raise InputError(f"token lifetime {days} days: expected > 0")
         token = secrets.token_urlsafe(32)
+        expires = (None if days is None else
+                   (datetime.now(UTC) + timedelta(days=days)).isoformat(timespec="seconds"))
         with self._connect() as con:
-            con.execute("INSERT INTO tokens VALUES (?, ?, ?, ?)",
-                        (_hash(token), institution.strip(), role, _now()))
-        self.audit(Principal(institution, "admin"), "token-created", f"role {role}")
+            con.execute("INSERT INTO tokens (token_hash, institution, role, created_utc, "
+                        "expires_utc) VALUES (?, ?, ?, ?, ?)",
+                        (_hash(token), institution.strip(), role, _now(), expires))
+        self.audit(Principal(institution, "admin"), "token-created",
+                   f"token {_hash(token)[:12]} role {role}")
         return token
+
+    def list_tokens(self) -> list[dict]:
+        """Every token: its public id (the first 12 hex digits of its hash), institution,
+        role, creation, expiry and revocation (the secret itself is never stored)."""
+        with self._connect() as con:
+            rows = con.execute("SELECT substr(token_hash, 1, 12) AS id, institution, role, "
+                               "created_utc, expires_utc, revoked_utc FROM tokens "
+                               "ORDER BY created_utc")
+            return [dict(r) for r in rows]
+
+    def revoke_token(self, token_id: str) -> None:
+        """Revoke a token by its public id; InputError when no single token matches."""
+        with self._connect() as con:
+            matches = con.execute("SELECT token_hash, institution FROM tokens WHERE "
+                                  "substr(token_hash, 1, 12) = ?", (token_id,)).fetchall()
+            if len(matches) != 1:
+                raise InputError(f"token id {token_id!r}: no such token (see "
+                                 "`lunatlas service list-tokens`)")
+            con.execute("UPDATE tokens SET revoked_utc = ? WHERE token_hash = ?",
+                        (_now(), matches[0]["token_hash"]))
+        self.audit(Principal(matches[0]["institution"], "admin"), "token-revoked",
+                   f"token {token_id}")
 
     def authenticate(self, token: str | None) -> Principal | None:
         """The principal of a bearer token, or None (constant-time comparison of hashes)."""
@@ -81,9 +114,11 @@ class ServiceStore:
             return None
         digest = _hash(token)
         with self._connect() as con:
-            row = con.execute("SELECT token_hash, institution, role FROM tokens "
-                              "WHERE token_hash = ?", (digest,)).fetchone()
+            row = con.execute("SELECT token_hash, institution, role, expires_utc, revoked_utc "
+                              "FROM tokens WHERE token_hash = ?", (digest,)).fetchone()
         if row is None or not hmac.compare_digest(row["token_hash"], digest):
+            return None
+        if row["revoked_utc"] or (row["expires_utc"] and row["expires_utc"] <= _now()):
             return None
         return Principal(row["institution"], row["role"])
 
@@ -93,9 +128,13 @@ class ServiceStore:
                         "VALUES (?, ?, ?, ?, ?, ?)",
                         (_now(), who.institution, who.role, action, detail, edition))
 
-    def audit_log(self) -> list[dict]:
+    def audit_log(self, institution: str | None = None) -> list[dict]:
+        """The audit rows (of one institution when given)."""
         with self._connect() as con:
-            return [dict(r) for r in con.execute("SELECT * FROM audit ORDER BY id")]
+            if institution is None:
+                return [dict(r) for r in con.execute("SELECT * FROM audit ORDER BY id")]
+            return [dict(r) for r in con.execute(
+                "SELECT * FROM audit WHERE institution = ? ORDER BY id", (institution,))]
 
     def submit(self, who: Principal, kind: str, payload: list[dict]) -> int:
         with self._connect() as con:
