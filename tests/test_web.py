@@ -129,7 +129,8 @@ def test_contribution_flow_creates_a_redated_edition(service):
     assert any(f["field"] == "model_age_ga" for f in changed["count:CE-6_8km_vicinity"]["fields"])
     units = next(d for d in diff if d["layer"] == "units")  # the unit the count dates
     assert any(f["field"] == "model_age_ga" for c in units["changed"] for f in c["fields"])
-    log = client.get("/api/audit", headers=_auth(tokens["curator"])).json()
+    log = [e for e in client.get("/api/audit", headers=_auth(tokens["curator"])).json()
+           if not e["action"].startswith("write-")]  # (the attempts are audited as well)
     assert [e["action"] for e in log][-2:] == ["submitted", "accepted"]
     assert log[-1]["edition"] == 2
 
@@ -331,3 +332,24 @@ def test_security_headers_tokens_expire_and_revoke_and_site_names_stay_distinct(
     assert accepted.status_code == 200, accepted.text
     audit = client.get("/api/audit", headers=_auth(curator)).json()
     assert audit and all(r["institution"] == "NAOC" for r in audit)
+
+
+def test_every_write_attempt_is_audited_with_its_outcome(service):
+    client, tokens, atlas = service
+    from lunatlas.web.service import ServiceStore
+
+    client.post("/api/contributions/analyses", json=[ANALYSIS])  # anonymous: 401
+    client.post("/api/contributions/analyses", json=[ANALYSIS],
+                headers=_auth(tokens["reader"]))  # 403
+    client.post("/api/contributions/analyses", json=[dict(ANALYSIS, age_ga=9.0)],
+                headers=_auth(tokens["contributor"]))  # 422
+    made = client.post("/api/contributions/analyses", json=[ANALYSIS],
+                       headers=_auth(tokens["contributor"]))
+    assert made.status_code == 201
+    rows = ServiceStore(atlas.with_suffix(".service.sqlite")).audit_log()
+    attempts = [(r["institution"], r["action"], r["detail"][-3:]) for r in rows
+                if r["action"].startswith("write-")]
+    assert ("anonymous", "write-refused", "401") in attempts
+    assert ("NAOC", "write-refused", "403") in attempts
+    assert ("NAOC", "write-refused", "422") in attempts
+    assert ("NAOC", "write-done", "201") in attempts

@@ -208,6 +208,15 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and \
+                request.url.path.startswith("/api/contributions"):
+            # every write attempt is audited, refused ones too, with the outcome
+            token = request.headers.get("authorization", "")
+            who = store.authenticate(token[len("Bearer "):].strip()) \
+                if token.startswith("Bearer ") else None
+            outcome = "done" if response.status_code < 400 else "refused"
+            store.audit(who or Principal("anonymous", "none"), f"write-{outcome}",
+                        f"{request.method} {request.url.path} → {response.status_code}")
         # Swagger UI's page boots from an inline script; everything else is same-origin only.
         script = "'self' 'unsafe-inline'" if request.url.path == "/docs" else "'self'"
         response.headers.setdefault(
