@@ -230,3 +230,28 @@ def test_a_write_keeps_the_mode_and_clears_dead_writers_leftovers(built_atlas, t
     assert not any(p.exists() for p in leftovers)
     assert not list(tmp_path.glob(".atlas.*.tmp.gpkg*"))
     assert stat.S_IMODE(atlas.stat().st_mode) == 0o600
+
+
+def test_a_write_on_a_corrupted_atlas_fails_clearly_and_changes_nothing(built_atlas, tmp_path):
+    """A damaged page is caught by SQLite's integrity check before the write: exit 1, one
+    line, the file untouched (before: exit 0, and `atlas info` then called it malformed)."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from lunatlas.cli.main import cli
+    from lunatlas.data.fetch import sha256_of
+
+    atlas = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    data = bytearray(atlas.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 4096] = b"\xde\xad\xbe\xef" * 1024  # one page of garbage
+    atlas.write_bytes(bytes(data))
+    before = sha256_of(atlas)
+    analyses = tmp_path / "a.csv"
+    analyses.write_text("institution,sample_id,mission,method,age_ga,age_sigma_ga\n"
+                        "Lab,S1,Chang'e 5,Pb-Pb,2.03,0.01\n")
+    result = CliRunner().invoke(cli, ["samples", "add", str(analyses), "--atlas", str(atlas)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert sha256_of(atlas) == before

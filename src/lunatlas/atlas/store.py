@@ -347,6 +347,7 @@ class Edit:
             original = self.path.stat() if self.path.exists() else None
             try:
                 if base is not None:
+                    _require_intact(self.path, "before the write")
                     shutil.copyfile(self.path, tmp)
                 else:
                     _init_skeleton(tmp)
@@ -360,6 +361,7 @@ class Edit:
                     "lunatlas_version": __version__, "command": self.command}])
                 _append(tmp, PROVENANCE_TABLE, _PROVENANCE_COLUMNS, provenance)
                 _create_current_views(tmp)
+                _require_intact(tmp, "after the write (nothing was replaced)")
                 _fsync(tmp)
                 if original is not None:  # keep the atlas's mode (0600 stays private) and owner
                     os.chmod(tmp, stat.S_IMODE(original.st_mode))
@@ -488,6 +490,18 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _require_intact(path: Path, when: str) -> None:
+    """AtlasError unless SQLite's quick integrity check passes on the GeoPackage."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+            result = con.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        result = str(exc)
+    if result != "ok":
+        raise AtlasError(f"{path}: the GeoPackage fails SQLite's integrity check {when} "
+                         f"({result}); restore it from a backup or rebuild it")
 
 
 def _remove_stale_temporaries(path: Path) -> None:
