@@ -383,3 +383,25 @@ def test_min_crater_km_nan_is_refused(tmp_path):
                                       "--min-crater-km", "nan"])
     assert result.exit_code != 0 and not (tmp_path / "a.gpkg").exists()
     assert "Traceback" not in result.output
+
+
+def test_a_rebuild_keeps_added_analyses_in_the_dating(built_atlas, tmp_path):
+    """`atlas build` after `samples add` keeps the analysis and dates with it: the CE-6
+    count's age and the chronology are what they were after the add."""
+    from lunatlas.atlas.build import build_atlas
+
+    atlas = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    analyses = tmp_path / "ce6.csv"
+    analyses.write_text(HEADER + "Lab R,CE6-R1,Chang'e 6,Pb-Pb,2.60,0.002,\n")
+    assert CliRunner().invoke(cli, ["samples", "add", str(analyses), "--atlas",
+                                    str(atlas)]).exit_code == 0
+    after_add = Atlas(atlas)
+    age = after_add.layer("count_areas").loc["count:CE-6_8km_vicinity", "model_age_ga"]
+    a = after_add.layer("chronologies").iloc[0]["a"]
+    build_atlas(atlas)
+    rebuilt = Atlas(atlas)
+    assert "analysis:Lab_R:CE6-R1" in rebuilt.layer("samples").index
+    assert rebuilt.layer("count_areas").loc["count:CE-6_8km_vicinity", "model_age_ga"] == \
+        pytest.approx(age, abs=1e-4)
+    assert rebuilt.layer("chronologies").iloc[0]["a"] == pytest.approx(a, rel=1e-6)

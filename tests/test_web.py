@@ -353,3 +353,26 @@ def test_every_write_attempt_is_audited_with_its_outcome(service):
     assert ("NAOC", "write-refused", "403") in attempts
     assert ("NAOC", "write-refused", "422") in attempts
     assert ("NAOC", "write-done", "201") in attempts
+
+
+def test_rerunning_site_keeps_accepted_assessments(service, tmp_path):
+    from click.testing import CliRunner
+
+    from lunatlas.atlas import Atlas
+    from lunatlas.cli.main import cli
+
+    client, tokens, atlas = service
+    row = {"institution": "NAOC", "name": "Ridge B", "lat": -89.4, "lon": -137.0,
+           "score": 0.9, "notes": ""}
+    sid = client.post("/api/contributions/sites", json=[row],
+                      headers=_auth(tokens["contributor"])).json()["id"]
+    assert client.post(f"/api/contributions/{sid}/accept",
+                       headers=_auth(tokens["curator"])).status_code == 200
+    for _ in range(2):  # the job twice: its own sites are replaced, the assessment stays
+        result = CliRunner().invoke(cli, ["site", "--out", str(tmp_path), "--atlas",
+                                          str(atlas), "--start", "2026-01-01", "--end",
+                                          "2026-01-10", "--step", "24"])
+        assert result.exit_code == 0, result.output
+        sites = Atlas(atlas).layer("sites")
+        assert "assessment:NAOC:Ridge%20B" in sites.index
+        assert sum(str(r).startswith("site:") for r in sites.index) == 5

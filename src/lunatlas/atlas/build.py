@@ -117,16 +117,24 @@ def terrain_record(dem: xr.DataArray, dataset: str) -> pd.DataFrame:
                           "sha256": sha256_of(source_path), **summary, "source": dataset}])
 
 
-def _samples_and_units(data_dir: Path | None):
-    """Registry samples, count units and their dating (calibrated on the atlas's sites)."""
+def _samples_and_units(data_dir: Path | None, store: Atlas | None = None):
+    """Registry samples, count units and their dating, calibrated on the sites' samples: the
+    registry's and, when an atlas exists, the analyses it holds (a rebuild keeps them)."""
     from lunatlas.chronology.units import count_records
     from lunatlas.samples.enrich import date_atlas
     from lunatlas.samples.registry import sample_records
 
     samples = sample_records()
+    dating_samples = samples
+    if store is not None:
+        held = store.layer("samples").reset_index()
+        added = held[~held["record_id"].isin(samples["record_id"])]
+        if not added.empty:
+            dating_samples = gpd.GeoDataFrame(pd.concat([samples, added], ignore_index=True),
+                                              geometry="geometry", crs=samples.crs)
     files = {p.name: p for p in fetch("craterstats-sample-counts", data_dir=data_dir)}
     outlines, counts = count_records(files)
-    return samples, counts, date_atlas(samples, outlines, counts)
+    return samples, dating_samples, counts, date_atlas(dating_samples, outlines, counts)
 
 
 def catalogue_dated(units: gpd.GeoDataFrame, data_dir: Path | None, system
@@ -187,16 +195,17 @@ def build_atlas(atlas_path: str | Path, *, data_dir: Path | None = None,
     say("reading geologic units")
     geology, geology_source = geologic_units(data_dir)
     say("dating units from crater counts and sample ages")
-    samples, counts, dating = _samples_and_units(data_dir)
-    units, count_areas = date_geologic_units(geology, dating.count_areas, samples)
-    say("dating units from crater catalogues")
-    units, catalogues = catalogue_dated(units, data_dir, dating.system)
-    say("writing atlas edition")
-    reason = "build from " + ", ".join(sorted(set(craters["source"]) | {dem_name}
-                                              | {"lunatlas sample registry", geology_source,
-                                                 "craterstats-sample-counts"}
-                                              | set(catalogues)))
-    with edit(atlas_path, reason=reason, command=command) as change:
+    extra_sources = {"lunatlas sample registry", geology_source, "craterstats-sample-counts"}
+
+    def stage(change, store) -> None:
+        """Under the write lock: date everything from the samples the edition will hold
+        (the registry's and the analyses already in the atlas)."""
+        samples, dating_samples, counts, dating = _samples_and_units(data_dir, store)
+        units, count_areas = date_geologic_units(geology, dating.count_areas, dating_samples)
+        say("dating units from crater catalogues")
+        units, catalogues = catalogue_dated(units, data_dir, dating.system)
+        change.reason = "build from " + ", ".join(sorted(
+            set(craters["source"]) | {dem_name} | extra_sources | set(catalogues)))
         change.replace_layer("terrain", terrain, source=dem_name)
         change.replace_layer("craters", craters, source="crater catalogues")
         change.upsert("samples", samples, source="lunatlas sample registry")
@@ -208,5 +217,9 @@ def build_atlas(atlas_path: str | Path, *, data_dir: Path | None = None,
                                  source="lunatlas sample registry")
             change.replace_layer("chronologies", dating.chronology_records,
                                  source="lunatlas sample registry")
+        say("writing atlas edition")
+
+    with edit(atlas_path, reason="build", command=command) as change:
+        change.prepare(stage)
     counts = Atlas(atlas_path).counts()
     return BuildResult(atlas_path, change.edition, counts, dem_summary(dem))

@@ -197,11 +197,24 @@ def site(ctx: click.Context, **params) -> None:
     if result.terrain.warning:
         click.echo(f"warning: {result.terrain.warning}", err=True)
     command = command_line(ctx)
+    sites = site_records(result, f"siting {params['region']}")
+    traverses = traverse_records(result, "lunatlas site")
+
+    def stage(change, store) -> None:
+        """Replace only the records this job owns (site:*, traverse:*): curator-accepted
+        assessments and other institutions' records stay."""
+        for layer, frame, prefix in (("sites", sites, "site:"),
+                                     ("traverses", traverses, "traverse:")):
+            held = store.layer(layer).index if store is not None else []
+            stale = [rid for rid in held if str(rid).startswith(prefix)
+                     and rid not in set(frame.get("record_id", []))]
+            if stale:
+                change.remove(layer, stale, "lunatlas site")
+            if not frame.empty:
+                change.upsert(layer, frame, "lunatlas site")
+
     with edit(atlas_path, f"siting {params['region']}", command) as change:
-        change.replace_layer("sites", site_records(result, f"siting {params['region']}"),
-                             "lunatlas site")
-        change.replace_layer("traverses", traverse_records(result, "lunatlas site"),
-                             "lunatlas site")
+        change.prepare(stage)
     from lunatlas.atlas import Atlas
     from lunatlas.data.writers import write_cog
     from lunatlas.siting.explain import write_criteria_rasters
