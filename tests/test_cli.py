@@ -167,3 +167,23 @@ def test_every_option_has_help_and_shows_its_default():
             has_default = param.default not in (None, False, ()) and not param.is_flag \
                 and not param.required and not param.multiple
             assert not has_default or param.show_default, f"{path} {param.opts[0]}: default"
+
+
+def test_work_is_bounded_with_a_clear_error(tmp_path, built_atlas):
+    """13 million time steps, or an analyses file beyond the size limit: one line, exit 1."""
+    from lunatlas.samples import analyses
+
+    steps = CliRunner().invoke(cli, ["light", "point", "--lat", "-89.5", "--lon", "0",
+                                     "--start", "2026-01-01", "--end", "2049-12-31",
+                                     "--step", "0.016"])
+    assert steps.exit_code == 1 and "at most 1,000,000" in steps.output
+    big = tmp_path / "big.csv"
+    big.write_text("institution,sample_id,mission,method,age_ga,age_sigma_ga\n"
+                   + "Lab,S,Chang'e 5,Pb-Pb,2.03,0.01\n" * 400_000)
+    assert big.stat().st_size > analyses.MAX_ANALYSES_BYTES
+    atlas = tmp_path / "a.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    before = sha256_of(atlas)
+    added = CliRunner().invoke(cli, ["samples", "add", str(big), "--atlas", str(atlas)])
+    assert added.exit_code == 1 and "limited to" in added.output
+    assert sha256_of(atlas) == before

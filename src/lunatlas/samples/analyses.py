@@ -99,9 +99,18 @@ class Analysis(BaseModel):
         return self
 
 
+MAX_ANALYSES_BYTES = 10_000_000
+"""Largest analyses file accepted (a lab's batch is kilobytes; bigger files are split)."""
+MAX_ANALYSES_ROWS = 10_000
+
+
 def _rows(path: Path) -> list[dict]:
     if not path.is_file():
         raise InputError(f"{path}: analyses file not found")
+    size = path.stat().st_size
+    if size > MAX_ANALYSES_BYTES:
+        raise InputError(f"{path}: {size:,} bytes; analyses files are limited to "
+                         f"{MAX_ANALYSES_BYTES:,} bytes (split the batch)")
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -123,6 +132,9 @@ def read_analyses(path: str | Path, existing_ids: set[str] | None = None) -> lis
     rows = _rows(path)
     if not rows:
         raise InputError(f"{path}: no analyses")
+    if len(rows) > MAX_ANALYSES_ROWS:
+        raise InputError(f"{path}: {len(rows):,} analyses; at most {MAX_ANALYSES_ROWS:,} per "
+                         "file (split the batch)")
     errors: list[str] = []
     analyses: list[Analysis] = []
     seen: set[tuple[str, str]] = set()
