@@ -255,3 +255,58 @@ def test_a_write_on_a_corrupted_atlas_fails_clearly_and_changes_nothing(built_at
     result = CliRunner().invoke(cli, ["samples", "add", str(analyses), "--atlas", str(atlas)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert sha256_of(atlas) == before
+
+
+def test_a_read_only_folder_is_one_line_and_leaves_the_atlas(built_atlas, tmp_path):
+    import os
+    import shutil
+
+    import pytest as _pytest
+
+    from lunatlas.atlas import edit
+    from lunatlas.data.fetch import sha256_of
+    from lunatlas.errors import AtlasError
+    from tests.atlas_records import sample_site
+
+    if os.geteuid() == 0:
+        _pytest.skip("root writes into read-only folders: run as a user to test this")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    atlas = folder / "atlas.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    before = sha256_of(atlas)
+    folder.chmod(0o555)
+    try:
+        with _pytest.raises(AtlasError, match="not writable"), edit(atlas, "x") as change:
+            change.upsert("sites", sample_site(), "test")
+    finally:
+        folder.chmod(0o755)
+    assert sha256_of(atlas) == before
+
+
+def test_a_failing_file_system_is_one_line(built_atlas, tmp_path, monkeypatch):
+    """Any OS failure during the write (here: copying the atlas fails as on a full disk)
+    becomes one AtlasError line; the atlas is unchanged and no copy is left."""
+    import errno
+    import shutil
+
+    import pytest as _pytest
+
+    from lunatlas.atlas import edit, store
+    from lunatlas.data.fetch import sha256_of
+    from lunatlas.errors import AtlasError
+    from tests.atlas_records import sample_site
+
+    atlas = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, atlas)
+    before = sha256_of(atlas)
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store.shutil, "copyfile", full)
+    with _pytest.raises(AtlasError, match="No space left on device|disk is full"), \
+            edit(atlas, "x") as change:
+        change.upsert("sites", sample_site(), "test")
+    assert sha256_of(atlas) == before
+    assert not list(tmp_path.glob(".atlas.*.tmp.gpkg*"))

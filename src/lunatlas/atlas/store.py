@@ -41,7 +41,7 @@ from lunatlas.atlas.schema import (
     layer_schema,
 )
 from lunatlas.crs import MOON_GEOGRAPHIC, require_lunar, same_crs
-from lunatlas.errors import AtlasError, InputError, NotAnAtlasError
+from lunatlas.errors import AtlasError, InputError, LunatlasError, NotAnAtlasError
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _EDITION_COLUMNS = {"edition": "int64", "created_utc": "str", "reason": "str",
@@ -333,7 +333,18 @@ class Edit:
             self.commit()
 
     def commit(self) -> int | None:
-        """Apply staged changes as one edition; returns its number, or None if nothing changed."""
+        """Apply staged changes as one edition; returns its number, or None if nothing changed.
+
+        A failure of the file system (no space, read-only folder, no permission) leaves the
+        atlas as it was and is reported in one line (:class:`AtlasError`)."""
+        try:
+            return self._commit()
+        except (LunatlasError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            raise AtlasError(_write_failure(self.path, exc)) from None
+
+    def _commit(self) -> int | None:
         with _lock(self.path):
             base = Atlas(self.path) if self.path.exists() else None
             if self._prepare is not None:
@@ -490,6 +501,24 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _write_failure(path: Path, exc: Exception) -> str:
+    """One line on why a write failed, naming the likely cause."""
+    folder = path.parent
+    reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+    try:
+        free = shutil.disk_usage(folder).free
+        needed = 2 * (path.stat().st_size if path.exists() else 0) + 10_000_000
+        if free < needed:
+            return (f"{path}: cannot write the new edition: the disk is full ({free:,} bytes "
+                    f"free in {folder}, about {needed:,} needed); the atlas is unchanged")
+    except OSError:
+        pass
+    if not os.access(folder, os.W_OK):
+        return (f"{path}: cannot write the new edition: the folder {folder} is not writable "
+                "(read-only or no permission); the atlas is unchanged")
+    return f"{path}: cannot write the new edition ({reason}); the atlas is unchanged"
 
 
 def _require_intact(path: Path, when: str) -> None:
