@@ -164,12 +164,24 @@ def test_audit_log_is_append_only(service):
 
 
 def test_write_rate_limit(service, monkeypatch):
+    """Writes are limited per token (reads are not counted; a colleague's token of the same
+    institution and role is not throttled)."""
     from lunatlas.web import app as web_app
+    from lunatlas.web.service import ServiceStore
 
-    client, tokens, _ = service
-    codes = [client.get("/api/contributions", headers=_auth(tokens["reader"])).status_code
+    client, tokens, atlas = service
+    reads = [client.get("/api/contributions", headers=_auth(tokens["reader"])).status_code
              for _ in range(web_app.WRITES_PER_MINUTE + 2)]
-    assert codes[0] == 200 and codes[-1] == 429
+    assert set(reads) == {200}
+    bad = [dict(ANALYSIS, age_ga=9.0)]  # refused (422) but counted as a write attempt
+    codes = [client.post("/api/contributions/analyses", json=bad,
+                         headers=_auth(tokens["contributor"])).status_code
+             for _ in range(web_app.WRITES_PER_MINUTE + 2)]
+    assert codes[0] == 422 and codes[-1] == 429
+    colleague = ServiceStore(atlas.with_suffix(".service.sqlite")).add_token("NAOC",
+                                                                              "contributor")
+    assert client.post("/api/contributions/analyses", json=bad,
+                       headers=_auth(colleague)).status_code == 422
 
 
 def test_site_assessments_are_owned_by_their_institution(service):

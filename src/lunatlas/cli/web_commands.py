@@ -41,7 +41,10 @@ def serve(atlas_path: Path, host: str, port: int) -> None:
     _require_free_port(host, port)
     app = create_app(atlas_path)
     click.echo(f"serving {atlas_path} on http://{host}:{port} (API under /api, docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # Idle keep-alive connections close after 5 s, and at most 256 connections are served
+    # at once (more get 503 at once instead of piling up as half-open sockets).
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=5,
+                limit_concurrency=256)
 
 
 def _require_free_port(host: str, port: int) -> None:
