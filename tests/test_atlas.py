@@ -181,10 +181,13 @@ def test_killed_writer_leaves_previous_edition_intact(built_atlas, tmp_path):
     assert store.latest == 1
     pd.testing.assert_frame_equal(store.layer("craters"), craters_before)
     pd.testing.assert_frame_equal(store.layer("samples"), samples_before)
-    # The next writer is not blocked by the dead one and creates edition 2.
+    # The dead writer's copy is still there; the next writer is not blocked by it, removes
+    # it and creates edition 2.
+    assert list(tmp_path.glob(".atlas.*.tmp.gpkg*"))
     with edit(path, "after crash") as e:
         e.upsert("craters", _craters(["new"], [9.0]), "test")
     assert e.edition == 2
+    assert not list(tmp_path.glob(".atlas.*.tmp.gpkg*"))
 
 
 def test_an_atlas_written_before_new_columns_still_opens(built_atlas, tmp_path):
