@@ -388,3 +388,47 @@ def test_rerunning_site_keeps_accepted_assessments(service, tmp_path):
         sites = Atlas(atlas).layer("sites")
         assert "assessment:NAOC:Ridge%20B" in sites.index
         assert sum(str(r).startswith("site:") for r in sites.index) == 5
+
+
+def test_service_accepts_and_cli_writers_race_without_losing_science(service, tmp_path):
+    """Three CLI `samples add` processes and a service accept at the same time: every
+    analysis lands, and the final edition's chronology and count-area ages equal a refit of
+    the samples stored in it."""
+    import subprocess
+    import sys
+    import threading
+
+    from lunatlas.atlas import Atlas
+    from lunatlas.samples.enrich import date_atlas
+
+    client, tokens, atlas = service
+    sid = client.post("/api/contributions/analyses", json=[ANALYSIS],
+                      headers=_auth(tokens["contributor"])).json()["id"]
+    files = []
+    for i, age in enumerate((2.58, 2.66, 2.77)):
+        path = tmp_path / f"cli{i}.csv"
+        path.write_text("institution,sample_id,mission,method,age_ga,age_sigma_ga\n"
+                        f"Lab {i},CE6-C{i},Chang'e 6,Pb-Pb,{age},0.01\n")
+        files.append(path)
+    accepted = {}
+    thread = threading.Thread(target=lambda: accepted.update(code=client.post(
+        f"/api/contributions/{sid}/accept", headers=_auth(tokens["curator"])).status_code))
+    procs = [subprocess.Popen([sys.executable, "-m", "lunatlas.cli.main", "samples", "add",
+                               str(f), "--atlas", str(atlas)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for f in files]
+    thread.start()
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    thread.join(timeout=300)
+    assert accepted.get("code") == 200 and all(p.returncode == 0 for p in procs), outputs
+    store = Atlas(atlas)
+    samples = store.layer("samples").reset_index()
+    assert {"CE6-X1", "CE6-C0", "CE6-C1", "CE6-C2"} <= set(samples["sample_id"])
+    areas = store.layer("count_areas")
+    refit = date_atlas(samples, areas.reset_index()[["record_id", "unit_code", "name",
+                                                     "geometry"]],
+                       store.layer("counts").reset_index())
+    assert store.layer("chronologies").iloc[0]["a"] == pytest.approx(refit.calibration.cf.a,
+                                                                      rel=1e-5)
+    fresh = refit.count_areas.set_index("record_id")["model_age_ga"]
+    for rid, age in areas["model_age_ga"].items():
+        assert age == pytest.approx(fresh[rid], abs=1e-4), rid
