@@ -27,6 +27,30 @@ LUNAR_RELIEF_LIMIT_M = 20_000.0
 known relief spans about −9.1 km to +10.8 km)."""
 
 
+def height_scaling(src, band: int, crs: CRS) -> tuple[float, float, float]:
+    """(scale, offset, radius) turning a band's values into metres above the reference
+    sphere. A PDS "radius" product's offset (the body's radius) is dropped."""
+    scale = src.scales[band - 1] or 1.0
+    offset = src.offsets[band - 1] or 0.0
+    radius = crs.geodetic_crs.ellipsoid.semi_major_metre if crs.geodetic_crs else MOON_RADIUS_M
+    if abs(offset - radius) < 1.0:
+        offset = 0.0  # radius product: keep heights relative to the reference sphere
+    return scale, offset, radius
+
+
+def check_relief(path: Path, heights: np.ndarray, radius: float, where: str) -> None:
+    """RasterError when heights leave ±20 km of the reference sphere (wrong units/scale)."""
+    finite = heights[np.isfinite(heights)]
+    if finite.size == 0:
+        return
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo < -LUNAR_RELIEF_LIMIT_M or hi > LUNAR_RELIEF_LIMIT_M:
+        raise RasterError(
+            f"{path}: heights span {lo:.0f}..{hi:.0f} m ({where}); expected metres above the "
+            f"{radius:.0f} m sphere within ±{LUNAR_RELIEF_LIMIT_M / 1000:.0f} km (check the "
+            "band's scale factor/units)")
+
+
 def read_dem(path: str | Path, band: int = 1) -> xr.DataArray:
     """Read a lunar DEM (GeoTIFF, PDS3 ``.LBL``/``.IMG``, PDS4 ``.xml``, any GDAL raster).
 
@@ -48,31 +72,19 @@ def read_dem(path: str | Path, band: int = 1) -> xr.DataArray:
             crs = CRS.from_user_input(src.crs) if src.crs else None
             require_lunar(crs, str(path))
             raw = src.read(band, masked=True)
-            scale = src.scales[band - 1] or 1.0
-            offset = src.offsets[band - 1] or 0.0
+            scale, offset, radius = height_scaling(src, band, crs)
             transform = src.transform
             if transform.is_identity:
                 raise RasterError(f"{path}: raster has no geotransform; expected georeferenced "
                                   "pixels")
     except RasterioIOError as exc:
         raise RasterError(f"{path}: not a readable raster ({exc})") from None
-    assert crs is not None
-    radius = crs.geodetic_crs.ellipsoid.semi_major_metre if crs.geodetic_crs else MOON_RADIUS_M
-    if abs(offset - radius) < 1.0:
-        offset = 0.0  # radius product: keep heights relative to the reference sphere
     heights = raw.astype("float64") * scale + offset
     values = heights.filled(np.nan).astype("float32")
     nodata_cells = int(np.ma.count_masked(heights))
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
+    if not np.isfinite(values).any():
         raise RasterError(f"{path}: every cell is nodata")
-    lo, hi = float(finite.min()), float(finite.max())
-    if lo < -LUNAR_RELIEF_LIMIT_M or hi > LUNAR_RELIEF_LIMIT_M:
-        raise RasterError(
-            f"{path}: heights span {lo:.0f}..{hi:.0f} m after scale {scale} and offset "
-            f"{offset}; expected metres above the {radius:.0f} m sphere within ±20 km "
-            "(check the band's scale factor/units)"
-        )
+    check_relief(path, values, radius, f"after scale {scale} and offset {offset}")
     ny, nx = values.shape
     xs = transform.c + transform.a * (np.arange(nx) + 0.5)
     ys = transform.f + transform.e * (np.arange(ny) + 0.5)

@@ -39,7 +39,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from lunatlas.crs import MOON_RADIUS_M, require_lunar, transformer
-from lunatlas.data.loaders import LUNAR_RELIEF_LIMIT_M
+from lunatlas.data.loaders import check_relief, height_scaling
 from lunatlas.errors import InputError, RasterError
 
 BLOCK = 512
@@ -120,7 +120,7 @@ class DemLayer:
                 raise RasterError(f"{self.path}: cannot read block at row {r0}, col {c0} "
                                   f"({exc})") from None
             values = (raw.astype("float64") * self.scale + self.offset).filled(np.nan)
-            _check_relief(self.path, values, f"block at row {r0}, col {c0}")
+            check_relief(self.path, values, self.radius_m, f"block at row {r0}, col {c0}")
         block = (values + self.vertical_offset_m).astype("float32")
         self._cache[key] = block
         if len(self._cache) > CACHE_BLOCKS:
@@ -249,19 +249,6 @@ def _preview(src) -> np.ma.MaskedArray:
     return np.ma.concatenate([p.ravel() for p in parts])
 
 
-def _check_relief(path: Path, heights: np.ndarray, where: str) -> None:
-    """RasterError when heights leave ±20 km of the reference sphere (wrong units/scale)."""
-    finite = heights[np.isfinite(heights)]
-    if finite.size == 0:
-        return
-    lo, hi = float(finite.min()), float(finite.max())
-    if lo < -LUNAR_RELIEF_LIMIT_M or hi > LUNAR_RELIEF_LIMIT_M:
-        raise RasterError(
-            f"{path}: heights span {lo:.0f}..{hi:.0f} m ({where}); expected metres above the "
-            f"reference sphere within ±{LUNAR_RELIEF_LIMIT_M / 1000:.0f} km (check the "
-            "band's scale factor/units)")
-
-
 def open_layer(path: str | Path, label: str | None = None) -> DemLayer:
     """Open a DEM for windowed reading (GeoTIFF, PDS3 ``.LBL``/``.IMG``, any GDAL raster).
 
@@ -282,21 +269,15 @@ def open_layer(path: str | Path, label: str | None = None) -> DemLayer:
             if transform.b != 0 or transform.d != 0:
                 raise RasterError(f"{path}: rotated rasters are not supported; warp it "
                                   "north-up first (gdalwarp)")
-            scale = src.scales[0] or 1.0
-            offset = src.offsets[0] or 0.0
+            scale, offset, radius = height_scaling(src, 1, crs)
             preview = _preview(src)
             width, height, nodata = src.width, src.height, src.nodata
     except RasterioIOError as exc:
         raise RasterError(f"{path}: not a readable raster ({exc})") from None
-    assert crs is not None
-    geodetic = crs.geodetic_crs
-    radius = geodetic.ellipsoid.semi_major_metre if geodetic else MOON_RADIUS_M
-    if abs(offset - radius) < 1.0:
-        offset = 0.0  # PDS radius product: heights relative to the reference sphere
     heights = (preview.astype("float64") * scale + offset).filled(np.nan)
     if not np.isfinite(heights).any():
         raise RasterError(f"{path}: every cell is nodata")
-    _check_relief(path, heights, f"scale {scale}, offset {offset}")
+    check_relief(path, heights, radius, f"scale {scale}, offset {offset}")
     return DemLayer(path, label or path.name, crs, transform, width, height, radius,
                     scale, offset, nodata)
 
