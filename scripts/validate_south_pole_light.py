@@ -101,9 +101,9 @@ def stack_of(data_dir: Path, tiles: tuple[str, ...]) -> TerrainStack:
 def tile_maps(stack: TerrainStack, sun, earth, step_hours, n_az, height_m, max_km):
     tile = next(layer for layer in stack.layers if layer.label == "south-pole-200m")
     shape = (tile.height, tile.width)
-    horizons, _ = grid_horizons(stack, MOON_SOUTH_POLAR, tile.transform, shape,
-                                azimuths(n_az), max_km * 1000.0, height_m)
-    grid = grid_from_stack(stack, MOON_SOUTH_POLAR, tile.transform, shape)
+    horizons, heights = grid_horizons(stack, MOON_SOUTH_POLAR, tile.transform, shape,
+                                      azimuths(n_az), max_km * 1000.0, height_m)
+    grid = grid_from_stack(stack, MOON_SOUTH_POLAR, tile.transform, shape, heights)
     return grid, light_maps(horizons, geometry_of(grid), sun, earth, step_hours)
 
 
@@ -158,9 +158,9 @@ def psr_comparison(never_lit: np.ndarray, transform: Affine, psr, lat: np.ndarra
 def cap_comparison(data_dir: Path, sun, earth, step_hours, n_az, max_km) -> dict:
     stack = stack_of(data_dir, ())
     spec = polar_cap_spec("south", -75.0, 1600.0)
-    horizons, _ = grid_horizons(stack, spec.crs, spec.transform, spec.shape, azimuths(n_az),
-                                max_km * 1000.0)
-    grid = grid_from_stack(stack, spec.crs, spec.transform, spec.shape)
+    horizons, heights = grid_horizons(stack, spec.crs, spec.transform, spec.shape,
+                                      azimuths(n_az), max_km * 1000.0)
+    grid = grid_from_stack(stack, spec.crs, spec.transform, spec.shape, heights)
     geometry = geometry_of(grid)
     maps = light_maps(horizons, geometry, sun, earth, step_hours)
     lat = geometry.lat_deg.reshape(spec.shape)

@@ -50,9 +50,12 @@ Progress = Callable[[str], None]
 
 
 def grid_from_stack(stack: TerrainStack, crs: CRS, transform: Affine,
-                    shape: tuple[int, int]) -> xr.DataArray:
-    """Heights of the stack on a north-up grid, as a georeferenced DataArray."""
-    heights = stack.grid(crs, transform, shape).astype("float32")
+                    shape: tuple[int, int], heights: np.ndarray | None = None
+                    ) -> xr.DataArray:
+    """Heights of the stack on a north-up grid, as a georeferenced DataArray (``heights``:
+    the ones :func:`grid_horizons` already read for this grid, to avoid reading twice)."""
+    heights = (stack.grid(crs, transform, shape) if heights is None else heights
+               ).astype("float32")
     ny, nx = shape
     xs = transform.c + transform.a * (np.arange(nx) + 0.5)
     ys = transform.f + transform.e * (np.arange(ny) + 0.5)

@@ -22,6 +22,12 @@ from lunatlas.errors import InputError
 PATTERN = "site_criteria_*m.tif"
 
 
+def plain_value(value) -> float | None:
+    """A raster value as JSON: rounded to 1e-6, None where not finite."""
+    value = float(value)
+    return None if not math.isfinite(value) else round(value, 6)
+
+
 def write_criteria_rasters(result, out_dir: Path) -> list[Path]:
     """One COG per evaluated grid of a :class:`~lunatlas.siting.pipeline.SitingResult`."""
     paths = []
@@ -60,18 +66,14 @@ def explain_from_rasters(out_dir: Path, lat: float, lon: float) -> dict:
             tags = src.tags()
             pixel = abs(src.transform.a)
         cell = dict(zip(names, values.tolist(), strict=True))
-
-        def plain(v: float) -> float | None:
-            return None if not math.isfinite(v) else round(float(v), 6)
-
         return {
             "lat": lat, "lon": lon, "run": str(out_dir), "grid": path.name,
             "terrain_m": pixel, "cell": [int(row), int(col)],
             "observer_height_m": float(tags.get("observer_height_m", "nan")),
             "period": tags.get("period", ""),
-            "raw": {k[4:]: plain(v) for k, v in cell.items() if k.startswith("raw_")},
-            "scores": {k[6:]: plain(v) for k, v in cell.items() if k.startswith("score_")},
-            "suitability": plain(cell["suitability"]),
+            "raw": {k[4:]: plain_value(v) for k, v in cell.items() if k.startswith("raw_")},
+            "scores": {k[6:]: plain_value(v) for k, v in cell.items() if k.startswith("score_")},
+            "suitability": plain_value(cell["suitability"]),
             "excluded_by": [k[6:] for k, v in cell.items() if k.startswith("fails_") and v > 0],
             "longest_darkness_window_limited": bool(cell.get("darkness_window_limited", 0)),
         }

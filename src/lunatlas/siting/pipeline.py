@@ -24,6 +24,7 @@ from lunatlas.illumination.light import LightMaps, light_maps
 from lunatlas.illumination.pipeline import azimuths, geometry_of
 from lunatlas.illumination.stacked import grid_from_stack, grid_horizons
 from lunatlas.siting.criteria import CRITERIA, Criteria
+from lunatlas.siting.explain import plain_value
 from lunatlas.siting.suitability import (
     Sensitivity,
     SiteInputs,
@@ -36,7 +37,6 @@ from lunatlas.siting.suitability import (
 )
 from lunatlas.siting.terrain import (
     LANDER_SCALE_M,
-    GridSpec,
     TerrainChoice,
     choose_terrain,
     default_pixel_m,
@@ -50,6 +50,7 @@ from lunatlas.siting.terrain import (
     spec_contains,
 )
 from lunatlas.terrain import rms_slope_deg, slope_deg
+from lunatlas.terrain.grids import GridSpec
 from lunatlas.terrain.stack import TerrainStack
 from lunatlas.traverse import Traverse, cost_surface, least_cost_traverse
 
@@ -168,9 +169,9 @@ class SitingResult:
         return {
             "lat": lat, "lon": lon, "cell": [r, c], "terrain_m": ev.spec.pixel_m,
             "observer_height_m": self.observer_height_m,
-            "raw": {k: _plain(v[r, c]) for k, v in ev.inputs.raw().items()},
-            "scores": {k: _plain(v[r, c]) for k, v in ev.scores.items()},
-            "suitability": _plain(ev.suitability[r, c]),
+            "raw": {k: plain_value(v[r, c]) for k, v in ev.inputs.raw().items()},
+            "scores": {k: plain_value(v[r, c]) for k, v in ev.scores.items()},
+            "suitability": plain_value(ev.suitability[r, c]),
             "excluded_by": failing,
             "relay_required": bool(ev.inputs.earth_visibility_fraction[r, c] == 0.0),
             "longest_darkness_window_limited": bool(ev.light.darkness_window_limited[r, c]),
@@ -197,11 +198,6 @@ class SitingResult:
                          **{f"raw_{k}": v for k, v in info["raw"].items()},
                          **{f"score_{k}": v for k, v in info["scores"].items()}})
         return pd.DataFrame(rows)
-
-
-def _plain(value) -> float | None:
-    value = float(value)
-    return None if not np.isfinite(value) else round(value, 6)
 
 
 def compute_inputs(grid: xr.DataArray, light: LightMaps, features: gpd.GeoDataFrame,
@@ -303,9 +299,9 @@ def evaluate_grid(stack: TerrainStack, spec: GridSpec, criteria: Criteria,
                   psr: gpd.GeoDataFrame | None, area: gpd.GeoDataFrame | None,
                   keep_horizons: bool = False) -> GridEvaluation:
     """Terrain, horizons (nested), light, criteria and suitability on one grid."""
-    grid = grid_from_stack(stack, spec.crs, spec.transform, spec.shape)
-    horizons, _ = grid_horizons(stack, spec.crs, spec.transform, spec.shape,
-                                azimuths(n_azimuths), max_distance_m, observer_height_m)
+    horizons, heights = grid_horizons(stack, spec.crs, spec.transform, spec.shape,
+                                      azimuths(n_azimuths), max_distance_m, observer_height_m)
+    grid = grid_from_stack(stack, spec.crs, spec.transform, spec.shape, heights)
     geometry = geometry_of(grid)
     lon = geometry.lon_deg.reshape(grid.shape)
     lat = geometry.lat_deg.reshape(grid.shape)
@@ -389,7 +385,7 @@ def run_siting(region: str, criteria: Criteria, features: gpd.GeoDataFrame, *,
     say = progress or (lambda _m: None)
     times = time_grid(start, end, step_hours)
     say("choosing terrain")
-    terrain = choose_terrain(region, data_dir, tuple(dem_paths), correct_datum)
+    terrain = choose_terrain(pole_of(region), data_dir, tuple(dem_paths), correct_datum)
     stack = terrain.stack
     height = criteria.observer.height_m if observer_height_m is None else observer_height_m
     spec = region_spec(region, pixel_m or default_pixel_m(stack), stack.radius_m)
