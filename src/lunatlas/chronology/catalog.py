@@ -117,12 +117,13 @@ def count_in_area(area, craters: pd.DataFrame, catalogue: Catalogue, name: str,
     """The catalogue's craters counted in ``area`` (lon/lat polygons; see the module
     docstring for the rule); the count area is the covered part of ``area``."""
     covered = covered_part(area, catalogue)
-    if covered.is_empty or area_km2(covered) <= 0:
+    size = 0.0 if covered.is_empty else area_km2(covered)
+    if size <= 0:
         raise InputError(f"{name}: the area lies outside {catalogue.title}'s coverage "
                          f"({catalogue.lat_min:g}° to {catalogue.lat_max:g}° latitude)")
     selected = craters_in(covered, craters, catalogue, d_range)["diameter_km"].to_numpy(float)
-    return CraterCount(name, area_km2(covered), selected, np.ones_like(selected),
-                       perimeter_km(covered), f"{catalogue.name} in {name}")
+    return CraterCount(name, size, selected, np.ones_like(selected), perimeter_km(covered),
+                       f"{catalogue.name} in {name}")
 
 
 def scc_text(count: CraterCount, area, craters: pd.DataFrame | None = None,

@@ -366,6 +366,7 @@ def chronology_count(ctx: click.Context, area_path: Path | None, unit_symbol: st
         MIN_CRATERS,
         count_in_area,
         craters_in,
+        diameter_range,
         get_catalogue,
         scc_text,
     )
@@ -416,8 +417,7 @@ def chronology_count(ctx: click.Context, area_path: Path | None, unit_symbol: st
                         encoding="utf-8")
     written = read_count(out_path)
     n = written.diameters_km.size
-    d_lo = max(catalogue.d_min_km, d_range[0]) if d_range else catalogue.d_min_km
-    d_hi = min(catalogue.d_max_km, d_range[1]) if d_range else catalogue.d_max_km
+    d_lo, d_hi = diameter_range(catalogue, d_range)
     d_hi_fit = min(d_hi, float(written.diameters_km.max()) * 1.01) if n else d_hi
     span = f"≥ {d_lo:g}" if math.isinf(d_hi) else f"{d_lo:g}–{d_hi:g}"
     click.echo(f"{label}: {n} craters of {catalogue.title} with D {span} km on "
