@@ -333,7 +333,7 @@ def test_polar_pds3_dem_in_the_data_folder_is_nested(tmp_path):
     yy, xx = np.mgrid[-100:101, -100:101] * 1000.0
     heights = 2000.0 * np.exp(-((xx - 20_000) ** 2 + yy**2) / (2 * 15_000.0**2))
     write_polar_dem(tmp_path / "lola_polar", heights, 1000.0)
-    choice = choose_terrain("south-pole", tmp_path)
+    choice = choose_terrain("south", tmp_path)
     labels = [layer.label for layer in choice.stack.layers]
     assert labels == ["lola-ldem-75s-120m", "lola-polar-south-1600m"]
     assert choice.warning == ""
@@ -342,7 +342,7 @@ def test_polar_pds3_dem_in_the_data_folder_is_nested(tmp_path):
     peak, layer = choice.stack.point_height(crs, 20_000.0, 0.0)
     assert layer.label == "lola-ldem-75s-120m"
     assert peak == pytest.approx(2000.0 + layer.vertical_offset_m, abs=1.0)
-    default = choose_terrain("south-pole", tmp_path / "empty")
+    default = choose_terrain("south", tmp_path / "empty")
     assert [layer.label for layer in default.stack.layers] == ["lola-polar-south-1600m"]
     assert default.stack.finest.pixel_m == 1600.0
 

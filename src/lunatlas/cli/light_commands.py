@@ -23,13 +23,12 @@ def light() -> None:
     """Sunlight, darkness and Earth visibility from a DEM and JPL DE421."""
 
 
-def _terrain(ctx: click.Context, dem_paths: tuple[Path, ...], lat: float | None,
+def _terrain(ctx: click.Context, dem_paths: tuple[Path, ...], pole: str | None,
              no_datum_correction: bool):
     """The DEMs given (nested), else the best terrain the registry finds for the place."""
     from lunatlas.siting.terrain import choose_terrain
 
-    region = f"{lat},0,1" if lat is not None else "south-pole"
-    choice = choose_terrain(region, ctx.obj["data_dir"], tuple(dem_paths),
+    choice = choose_terrain(pole, ctx.obj["data_dir"], tuple(dem_paths),
                             not no_datum_correction)
     click.echo(f"terrain: {choice.stack.describe()}", err=True)
     for note in choice.datum_notes():
@@ -90,7 +89,9 @@ def light_point_command(ctx: click.Context, lat: float, lon: float, start: str, 
 
     lon = float(normalize_longitude(lon))
     time_grid(start, end, step_hours)  # dates checked before any DEM is opened
-    stack = _terrain(ctx, dem_paths, lat, no_datum_correction)
+    from lunatlas.siting.terrain import pole_of_latitude
+
+    stack = _terrain(ctx, dem_paths, pole_of_latitude(lat), no_datum_correction)
     point = light_point(stack, lat, lon, start, end, step_hours, n_azimuths=n_azimuths or 180,
                         max_distance_m=(max_distance_km or 150.0) * 1000.0,
                         observer_height_m=height_m)
@@ -157,7 +158,11 @@ def light_map_command(ctx: click.Context, start: str, end: str, step_hours: floa
     from lunatlas.terrain.grids import polar_cap_spec
 
     times = time_grid(start, end, step_hours)
-    stack = _terrain(ctx, dem_paths, -lat_limit if pole == "south" else lat_limit,
+    from lunatlas.siting.terrain import pole_of_latitude
+
+    # a cap reaching below 70° is beyond the polar DEMs: the global DEM then serves
+    stack = _terrain(ctx, dem_paths,
+                     pole_of_latitude(-lat_limit if pole == "south" else lat_limit),
                      no_datum_correction)
     finest = stack.finest
     if finest.crs.is_geographic or pixel_m is not None:

@@ -70,25 +70,29 @@ class TerrainChoice:
         return [check.describe() for check in self.stack.datum_checks]
 
 
-def pole_of(region: str) -> str | None:
-    """'south' / 'north' for polar regions (named caps or points poleward of 70°)."""
-    if region in REGIONS:
-        return REGIONS[region][0]
-    try:
-        lat = float(region.split(",")[0])
-    except ValueError:
-        return None
+def pole_of_latitude(lat: float) -> str | None:
+    """'south' / 'north' poleward of 70°, else None."""
     return "south" if lat <= -70.0 else "north" if lat >= 70.0 else None
 
 
-def choose_terrain(region: str, data_dir: Path | None = None,
+def pole_of(region: str) -> str | None:
+    """The pole of a region (a named cap, or a ``lat,lon,half_width_km`` square)."""
+    if region in REGIONS:
+        return REGIONS[region][0]
+    try:
+        return pole_of_latitude(float(region.split(",")[0]))
+    except ValueError:
+        return None
+
+
+def choose_terrain(pole: str | None, data_dir: Path | None = None,
                    dem_paths: tuple[Path, ...] = (), correct_datum: bool = True
                    ) -> TerrainChoice:
-    """The best terrain at hand for a region (see the module docstring)."""
+    """The best terrain at hand near a pole (``None``: away from the poles; see the module
+    docstring)."""
     if dem_paths:
         stack = TerrainStack([open_layer(p) for p in dem_paths], correct_datum)
         return TerrainChoice(stack, ", ".join(f"file:{p}" for p in dem_paths))
-    pole = pole_of(region)
     layers: list[DemLayer] = []
     names: list[str] = []
 
