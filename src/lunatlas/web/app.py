@@ -66,9 +66,11 @@ class BodyGuard:
                 await self._reply(send, 401, "missing bearer token",
                                   [(b"www-authenticate", b"Bearer")])
                 return
-            if self.authenticate(token[len("Bearer "):].strip()) is None:
+            who = self.authenticate(token[len("Bearer "):].strip())
+            if who is None:
                 await self._reply(send, 401, "invalid token", [(b"www-authenticate", b"Bearer")])
                 return
+            scope.setdefault("state", {})["principal"] = who  # not looked up again downstream
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             await self._reply(send, 413, f"request body over {self.limit} bytes")
@@ -212,9 +214,7 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and \
                 request.url.path.startswith("/api/contributions"):
             # every write attempt is audited, refused ones too, with the outcome
-            token = request.headers.get("authorization", "")
-            who = store.authenticate(token[len("Bearer "):].strip()) \
-                if token.startswith("Bearer ") else None
+            who = getattr(request.state, "principal", None)  # set by BodyGuard
             outcome = "done" if response.status_code < 400 else "refused"
             store.audit(who or Principal("anonymous", "none"), f"write-{outcome}",
                         f"{request.method} {request.url.path} → {response.status_code}")
@@ -244,7 +244,7 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
             raise HTTPException(401, "missing bearer token",
                                 headers={"WWW-Authenticate": "Bearer"})
         token = authorization[len("Bearer "):].strip()
-        who = store.authenticate(token)
+        who = getattr(request.state, "principal", None) or store.authenticate(token)
         if who is None:
             raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
         if request.method == "GET":
