@@ -29,7 +29,7 @@ def global_dem():
 @pytest.fixture(scope="session")
 def built_atlas(tmp_path_factory) -> Path:
     """An atlas with one edition built from the embedded defaults (do not modify)."""
-    from lunatlas.atlas.build import build_atlas
+    from lunatlas.workflows import build_atlas
 
     path = tmp_path_factory.mktemp("atlas") / "atlas.gpkg"
     build_atlas(path)

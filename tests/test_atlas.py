@@ -15,10 +15,10 @@ import shapely
 from pyproj import CRS
 
 from lunatlas.atlas import LAYERS, Atlas, edit
-from lunatlas.atlas.build import build_atlas
 from lunatlas.crs import MOON_GEOGRAPHIC, MOON_SOUTH_POLAR, same_crs
 from lunatlas.data.fetch import sha256_of
 from lunatlas.errors import AtlasError, InputError, NotAnAtlasError
+from lunatlas.workflows import build_atlas
 
 
 def _craters(ids, diameters, crs=MOON_GEOGRAPHIC, lon=10.0):
@@ -190,6 +190,47 @@ def test_killed_writer_leaves_previous_edition_intact(built_atlas, tmp_path):
     assert not list(tmp_path.glob(".atlas.*.tmp.gpkg*"))
 
 
+def test_writers_killed_at_random_points_never_leave_a_partial_edition(built_atlas, tmp_path):
+    """Writers SIGKILLed at random moments (seeded) leave the atlas at the edition before or
+    the one after, intact; the next write succeeds and removes every temporary."""
+    import random
+
+    path = tmp_path / "atlas.gpkg"
+    shutil.copyfile(built_atlas, path)
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER.replace("store._after_layer_write = stall\n", ""))
+    marker = tmp_path / "marker"
+
+    def run_writer(kill_after: float | None) -> int:
+        proc = subprocess.Popen([sys.executable, str(script), str(path), str(marker)])
+        try:
+            proc.wait(timeout=kill_after)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        return proc.returncode
+
+    start = time.monotonic()
+    assert run_writer(None) == 0  # one full write: how long a writer lives
+    lifetime = time.monotonic() - start
+    rng = random.Random(14)
+    killed = 0
+    for _ in range(8):
+        editions = Atlas(path).latest
+        code = run_writer(rng.uniform(0.3 * lifetime, lifetime))
+        killed += code == -signal.SIGKILL
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        store = Atlas(path)
+        assert store.latest in (editions, editions + 1)
+        assert len(store.layer("craters")) == 5000  # the writer's layer, whole
+    assert killed >= 4, "too few writers were killed mid-write to test anything"
+    with edit(path, "after the kills") as e:
+        e.upsert("craters", _craters(["new"], [9.0]), "test")
+    assert e.edition == Atlas(path).latest
+    assert not list(tmp_path.glob(".atlas.*"))
+
+
 def test_an_atlas_written_before_new_columns_still_opens(built_atlas, tmp_path):
     """Columns added to the schema later (here: samples.discordance, units.catalogue_*) come
     back empty from an older atlas, with the schema's dtypes."""
@@ -261,8 +302,11 @@ def test_a_write_on_a_corrupted_atlas_fails_clearly_and_changes_nothing(built_at
 
 
 def test_a_read_only_folder_is_one_line_and_leaves_the_atlas(built_atlas, tmp_path):
+    """Mode 0555 stops a user; root ignores modes, so as root the folder is made immutable
+    (chattr +i, which binds root too) instead."""
     import os
     import shutil
+    import subprocess
 
     import pytest as _pytest
 
@@ -271,20 +315,29 @@ def test_a_read_only_folder_is_one_line_and_leaves_the_atlas(built_atlas, tmp_pa
     from lunatlas.errors import AtlasError
     from tests.atlas_records import sample_site
 
-    if os.geteuid() == 0:
-        _pytest.skip("root writes into read-only folders: run as a user to test this")
     folder = tmp_path / "ro"
     folder.mkdir()
     atlas = folder / "atlas.gpkg"
     shutil.copyfile(built_atlas, atlas)
     before = sha256_of(atlas)
-    folder.chmod(0o555)
+    as_root = os.geteuid() == 0
+    if as_root:
+        chattr = shutil.which("chattr")
+        if chattr is None or subprocess.run([chattr, "+i", str(folder)],
+                                            capture_output=True).returncode != 0:
+            _pytest.skip("root needs chattr +i (e2fsprogs, ext4) to make a read-only folder")
+    else:
+        folder.chmod(0o555)
     try:
         with _pytest.raises(AtlasError, match="not writable"), edit(atlas, "x") as change:
             change.upsert("sites", sample_site(), "test")
     finally:
-        folder.chmod(0o755)
+        if as_root:
+            subprocess.run([shutil.which("chattr"), "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
     assert sha256_of(atlas) == before
+    assert sorted(p.name for p in folder.iterdir()) == ["atlas.gpkg"]
 
 
 def test_a_failing_file_system_is_one_line(built_atlas, tmp_path, monkeypatch):

@@ -79,13 +79,13 @@ def test_cli_count_dates_a_unit_from_a_catalogue(shared_data, built_atlas, tmp_p
 @pytest.mark.shared_data
 def test_atlas_units_get_catalogue_ages_with_an_epoch_check(shared_data, built_atlas):
     from lunatlas.atlas import Atlas
-    from lunatlas.atlas.build import catalogue_dated
-    from lunatlas.samples.enrich import atlas_system
+    from lunatlas.samples.enrich import fitted_system
+    from lunatlas.workflows.build import catalogue_dated
 
     store = Atlas(built_atlas)
     units = store.layer("units")
     polar = units[units.geometry.bounds["maxy"] < -80]
-    dated, used = catalogue_dated(polar, shared_data, atlas_system(store))
+    dated, used = catalogue_dated(polar, shared_data, fitted_system(store.layer("chronologies")))
     assert "lu1319381-south" in used
     ages = dated.dropna(subset=["catalogue_age_ga"])
     assert len(ages) > 10 and (ages["catalogue_craters"] >= 10).all()

@@ -126,8 +126,8 @@ def test_dates_outside_the_ephemeris_span_are_one_line():
 def test_longitudes_are_accepted_and_refused_alike_in_cli_and_api(tmp_path):
     from fastapi.testclient import TestClient
 
-    from lunatlas.atlas.build import build_atlas
     from lunatlas.web import create_app
+    from lunatlas.workflows import build_atlas
 
     refused = CliRunner().invoke(cli, ["light", "point", "--lat", "-89.5", "--lon", "400",
                                        "--start", "2026-01-01", "--end", "2026-01-02"])

@@ -388,7 +388,7 @@ def test_min_crater_km_nan_is_refused(tmp_path):
 def test_a_rebuild_keeps_added_analyses_in_the_dating(built_atlas, tmp_path):
     """`atlas build` after `samples add` keeps the analysis and dates with it: the CE-6
     count's age and the chronology are what they were after the add."""
-    from lunatlas.atlas.build import build_atlas
+    from lunatlas.workflows import build_atlas
 
     atlas = tmp_path / "atlas.gpkg"
     shutil.copyfile(built_atlas, atlas)

@@ -254,7 +254,7 @@ def test_docs_are_served_without_a_cdn(tmp_path):
     """/docs loads Swagger UI from the local swagger-ui-dist, never from a CDN."""
     from pathlib import Path
 
-    from lunatlas.atlas.build import build_atlas
+    from lunatlas.workflows import build_atlas
 
     static = Path(__file__).resolve().parents[1] / "src/lunatlas/web/static/node_modules"
     if not (static / "swagger-ui-dist").is_dir():

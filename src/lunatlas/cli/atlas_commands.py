@@ -39,7 +39,7 @@ def atlas() -> None:
 def atlas_build(ctx: click.Context, atlas_path: Path, dem_path: Path | None,
                 craters_csv: Path | None, min_crater_km: float) -> None:
     """Build a new atlas edition from the embedded default data."""
-    from lunatlas.atlas.build import build_atlas
+    from lunatlas.workflows import build_atlas
 
     with steps_progress(5) as progress:
         task = progress.add_task("building atlas", total=5)

@@ -78,7 +78,7 @@ def age_text(age: float, sigma: float) -> str:
 def samples_add(ctx: click.Context, analyses_file: Path, atlas_path: Path,
                 strict: bool) -> None:
     """Ingest new analyses (CSV/JSON); refit the chronology and re-date units (one edition)."""
-    from lunatlas.samples.enrich import add_analyses
+    from lunatlas.workflows import add_analyses
 
     result = add_analyses(atlas_path, analyses_file, command_line(ctx), strict)
     click.echo(f"{atlas_path}: edition {result.edition}: {result.added} analyses added, "
@@ -304,13 +304,13 @@ def chronology_fit(count_file: Path, system_key: str | None, atlas_path: Path,
                    kind: str, as_json: bool) -> None:
     """Model age of a crater count (.scc, .diam, .stat or CSV)."""
     from lunatlas.chronology import fit_age, get_system, read_count
-    from lunatlas.samples.enrich import BASE_SYSTEM, atlas_system
+    from lunatlas.samples.enrich import BASE_SYSTEM, fitted_system
 
     system = get_system(system_key) if system_key else None
     if system is None and atlas_path.exists():
         from lunatlas.atlas import Atlas
 
-        system = atlas_system(Atlas(atlas_path))
+        system = fitted_system(Atlas(atlas_path).layer("chronologies"))
     if system is None:
         system = get_system(BASE_SYSTEM)
         if not as_json:
@@ -373,7 +373,7 @@ def chronology_count(ctx: click.Context, area_path: Path | None, unit_symbol: st
     from lunatlas.crs import MOON_GEOGRAPHIC
     from lunatlas.data.loaders import load_crater_catalogue
     from lunatlas.errors import InputError
-    from lunatlas.samples.enrich import BASE_SYSTEM, atlas_system
+    from lunatlas.samples.enrich import BASE_SYSTEM, fitted_system
 
     if (area_path is None) == (unit_symbol is None):
         raise InputError("give exactly one of --area FILE or --unit SYMBOL")
@@ -407,8 +407,8 @@ def chronology_count(ctx: click.Context, area_path: Path | None, unit_symbol: st
             raise InputError(f"--region {region}: no part of {label} lies there")
     craters = load_crater_catalogue(catalogue.name, ctx.obj["data_dir"])
     count = count_in_area(area, craters, catalogue, label, d_range)
-    system = get_system(system_key) if system_key else (
-        atlas_system(store) if store is not None else None) or get_system(BASE_SYSTEM)
+    fitted = fitted_system(store.layer("chronologies")) if store is not None else None
+    system = get_system(system_key) if system_key else fitted or get_system(BASE_SYSTEM)
     out_path = out_path or atlas_path.parent / (
         "count_" + "".join(ch if ch.isalnum() else "_" for ch in label) + f"_{catalogue.name}.scc")
     out_path.parent.mkdir(parents=True, exist_ok=True)

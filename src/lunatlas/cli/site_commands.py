@@ -19,8 +19,8 @@ from lunatlas.cli.app import (
 
 def _run_site(ctx: click.Context, params: dict, progress=None):
     from lunatlas.atlas import Atlas
-    from lunatlas.atlas.build import build_atlas
     from lunatlas.siting import load_criteria, run_siting
+    from lunatlas.workflows import build_atlas
 
     criteria = load_criteria(params["criteria_path"])
     atlas_path = params["atlas_path"] or params["out_dir"] / "atlas.gpkg"

@@ -1,32 +1,28 @@
-"""The enrichment loop: sample ages → calibration points → chronology → re-dated units.
+"""Dating from samples: sample ages → calibration points → chronology → dated count areas.
 
-Workflow (readers → engines → atlas store): the atlas's ``counts`` give each calibration
+Pure functions on the atlas's records (no I/O): the atlas's ``counts`` give each calibration
 site's crater density N(1) (Poisson fit with the production function, independent of the
 chronology function); the atlas's ``samples`` give the site's age (inverse-variance mean of
 every dated analysis of that mission's unit); the bundled calibration table adds the sites
 whose N(1) is published (Chang'e 5), dated the same way; :func:`lunatlas.chronology.calibration.
-fit_chronology` fits the chronology; every unit with a count is re-dated with it. Adding
-analyses writes all of that as one new edition.
+fit_chronology` fits the chronology; every unit with a count is re-dated with it. The
+workflow that writes it all as one edition is :mod:`lunatlas.workflows.enrich`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from lunatlas.atlas.schema import LAYERS
-from lunatlas.atlas.store import Atlas, edit
 from lunatlas.chronology.calibration import Calibration, CalibrationPoint, fit_chronology
 from lunatlas.chronology.fitting import fit_age
 from lunatlas.chronology.functions import ChronologyFunction, ChronologySystem, get_system
 from lunatlas.chronology.units import count_from_record, date_units
-from lunatlas.errors import InputError
-from lunatlas.samples.analyses import analysis_records, read_analyses
 from lunatlas.samples.registry import calibration_table
 
 BASE_SYSTEM = "yue2022"
@@ -87,9 +83,9 @@ def calibration_points(samples: pd.DataFrame, counts: pd.DataFrame,
                                                   skip={p.name for p in points})
 
 
-def atlas_system(store: Atlas) -> ChronologySystem | None:
-    """The atlas's fitted chronology (with its base's production function), if it has one."""
-    records = store.layer("chronologies")
+def fitted_system(records: pd.DataFrame) -> ChronologySystem | None:
+    """The chronology fitted to an atlas (its ``chronologies`` records), with its base's
+    production function; None when the atlas holds no fit."""
     if records.empty:
         return None
     rec = records.iloc[0]
@@ -210,18 +206,6 @@ def date_atlas(samples: pd.DataFrame, outlines: gpd.GeoDataFrame,
     return DatingResult(calibration, system, areas, point_records, chronology)
 
 
-@dataclass
-class EnrichResult:
-    """What ``samples add`` did."""
-
-    edition: int | None
-    added: int
-    calibration: Calibration | None
-    redated: int
-    discordant: list[str] = field(default_factory=list)
-    """Why each discordant added age disagrees with its unit."""
-
-
 DISCORDANCE_SIGMA = 3.0
 """An added age further than this (in combined σ) from its unit's accepted age, or from
 another sample of the unit, is discordant."""
@@ -271,97 +255,3 @@ def discordances(new: pd.DataFrame, samples: pd.DataFrame) -> list[str]:
                      f"{worst['sample_id']} ({worst['age_ga']:g} ± {worst['age_sigma_ga']:g} "
                      "Ga)")
     return notes
-
-
-def add_analyses(atlas_path: str | Path, analyses_file: str | Path,
-                 command: str = "", strict: bool = False) -> EnrichResult:
-    """Validate and ingest analyses; refit the chronology, re-date count areas and the
-    geologic units they and the samples date; one edition.
-
-    An age that disagrees with its unit (:func:`discordances`) is added with the reason in
-    its ``discordance`` field and in the edition's reason, or, with ``strict``, refused
-    (nothing is written)."""
-    # A first pass validates the file and honours --strict before anything is locked; the
-    # edition itself is derived under the write lock from the atlas as it is then.
-    _stage_analyses(Atlas(atlas_path), analyses_file, strict)
-    outcome: dict = {}
-    name = Path(analyses_file).name
-    source = f"analyses:{name}"
-
-    def stage(change, store) -> None:
-        if store is None:
-            raise InputError(f"{atlas_path}: atlas not found (build one with "
-                             "`lunatlas atlas build`)")
-        new, flagged, dating, changed, units, areas = _stage_analyses(store, analyses_file,
-                                                                      strict)
-        change.reason = f"add {len(new)} sample analyses from {name}"
-        if not flagged.empty:
-            change.reason += (f" ({len(flagged)} discordant, flagged: "
-                              f"{', '.join(flagged['sample_id'].astype(str))})")
-        change.upsert("samples", new, source)
-        if not dating.calibration_records.empty:
-            change.replace_layer("calibration", dating.calibration_records, source)
-            change.replace_layer("chronologies", dating.chronology_records, source)
-        change.upsert("count_areas", areas, source)
-        change.upsert("units", units, source)
-        outcome.update(added=len(new), calibration=dating.calibration, changed=changed,
-                       discordant=flagged["discordance"].tolist())
-
-    with edit(atlas_path, f"add sample analyses from {name}", command) as change:
-        change.prepare(stage)
-    return EnrichResult(change.edition, outcome["added"], outcome["calibration"],
-                        outcome["changed"], outcome["discordant"])
-
-
-def _stage_analyses(store: Atlas, analyses_file: str | Path, strict: bool):
-    """Everything one ``samples add`` derives from the atlas as ``store`` holds it: the
-    validated new records (with discordance flags), the refit, the re-dated areas and units."""
-    samples = store.layer("samples")
-    analyses = read_analyses(analyses_file, set(samples.index))
-    new = analysis_records(analyses, Path(analyses_file).name)
-    new["discordance"] = discordances(new, samples)
-    flagged = new[new["discordance"] != ""]
-    if strict and not flagged.empty:
-        raise InputError(f"{analyses_file}: discordant age(s), nothing added (--strict): "
-                         + "; ".join(f"{r.sample_id}: {r.discordance}"
-                                     for r in flagged.itertuples()))
-    all_samples = gpd.GeoDataFrame(pd.concat([samples.reset_index(), new], ignore_index=True),
-                                   geometry="geometry", crs=new.crs)
-    counts = store.layer("counts").reset_index()
-    areas_before = store.layer("count_areas")
-    outlines = areas_before.reset_index()[["record_id", "unit_code", "name", "geometry"]]
-    dating = date_atlas(all_samples, gpd.GeoDataFrame(outlines, geometry="geometry"), counts)
-    changed = _changed_ages(areas_before, dating.count_areas)
-    units, areas = redate_geologic_units(store.layer("units"), dating.count_areas, all_samples)
-    return new, flagged, dating, changed, units, areas
-
-
-def redate_geologic_units(units: pd.DataFrame, count_areas: gpd.GeoDataFrame,
-                          samples: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame,
-                                                              gpd.GeoDataFrame]:
-    """Geologic units (as stored, any ages dropped) dated again by the count areas and
-    samples; returns the units whose ages could change and the linked count areas."""
-    from lunatlas.geology.dating import AGE_COLUMNS, date_geologic_units
-
-    base = gpd.GeoDataFrame(units.reset_index().drop(columns=[c for c in AGE_COLUMNS
-                                                              if c in units.columns]),
-                            geometry="geometry", crs=count_areas.crs)
-    dated, areas = date_geologic_units(base, count_areas, samples)
-    before = units.reset_index()
-    keep = _has_ages(dated) | dated["record_id"].isin(before.loc[_has_ages(before),
-                                                                 "record_id"])
-    columns = ["record_id", *LAYERS["units"].columns, "geometry"]
-    return dated.loc[keep, columns].reset_index(drop=True), areas
-
-
-def _has_ages(units: pd.DataFrame) -> pd.Series:
-    """Units that a count or a sample dates."""
-    return ((units["age_source"].fillna("") != "")
-            | (units["sample_ages_json"].fillna("") != ""))
-
-
-def _changed_ages(before: pd.DataFrame, after: gpd.GeoDataFrame) -> int:
-    old = before["model_age_ga"]
-    new = after.set_index("record_id")["model_age_ga"]
-    common = old.index.intersection(new.index)
-    return int((old.loc[common] - new.loc[common]).abs().gt(1e-9).sum())

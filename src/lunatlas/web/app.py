@@ -451,7 +451,7 @@ def create_app(atlas_path: str | Path, service_path: str | Path | None = None) -
             if accept and sub["kind"] == "sites":
                 edition = _accept_sites(sid, sub, who)
             elif accept:
-                from lunatlas.samples.enrich import add_analyses
+                from lunatlas.workflows import add_analyses
 
                 with write_lock, tempfile.TemporaryDirectory() as tmp:
                     path = Path(tmp) / f"submission-{sid}.json"

@@ -1,7 +1,9 @@
 """Build (or rebuild) an atlas edition from data sources.
 
-Workflow: readers (``lunatlas.data``) → engines (``lunatlas.terrain``) → atlas store. Every
-input is read and validated before anything is written; the edition is one transaction.
+Workflow: readers (``lunatlas.data``) → engines (terrain summary, geologic units, sample
+dating, catalogue counts) → atlas store. Every input is read and validated before anything is
+written; the edition is one transaction, and everything dated is derived under the write lock
+from the samples the edition will hold.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pandas as pd
 import xarray as xr
 
 from lunatlas.atlas.store import Atlas, edit
+from lunatlas.chronology.catalog import CATALOGUES, date_polygons
+from lunatlas.chronology.units import count_records
 from lunatlas.crs import MOON_GEOGRAPHIC, normalize_longitude
 from lunatlas.data import (
     load_basins,
@@ -26,9 +30,12 @@ from lunatlas.data import (
     read_dem,
 )
 from lunatlas.data.fetch import dataset_path, fetch, sha256_of
-from lunatlas.errors import InputError
+from lunatlas.data.loaders import load_crater_catalogue
+from lunatlas.errors import DatasetError, InputError
 from lunatlas.geology.dating import date_geologic_units
 from lunatlas.geology.sources import geologic_units
+from lunatlas.samples.enrich import date_atlas
+from lunatlas.samples.registry import sample_records
 from lunatlas.terrain import dem_summary
 
 Progress = Callable[[str], None]
@@ -120,10 +127,6 @@ def terrain_record(dem: xr.DataArray, dataset: str) -> pd.DataFrame:
 def _samples_and_units(data_dir: Path | None, store: Atlas | None = None):
     """Registry samples, count units and their dating, calibrated on the sites' samples: the
     registry's and, when an atlas exists, the analyses it holds (a rebuild keeps them)."""
-    from lunatlas.chronology.units import count_records
-    from lunatlas.samples.enrich import date_atlas
-    from lunatlas.samples.registry import sample_records
-
     samples = sample_records()
     dating_samples = samples
     if store is not None:
@@ -141,10 +144,6 @@ def catalogue_dated(units: gpd.GeoDataFrame, data_dir: Path | None, system
                     ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Units with model ages from the crater catalogues found in the data folder or cache
     (none is embedded: without them the catalogue fields stay empty)."""
-    from lunatlas.chronology.catalog import CATALOGUES, date_polygons
-    from lunatlas.data.loaders import load_crater_catalogue
-    from lunatlas.errors import DatasetError
-
     found = {}
     for name in CATALOGUES:
         try:
