@@ -15,15 +15,17 @@ from lunatlas.cli.app import DEFAULT_ATLAS, cli, handle_errors
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True,
               help="TCP port to listen on.")
+@click.option("--read-timeout", type=click.FloatRange(0.1, 3600), default=10.0,
+              show_default=True, help="Seconds a client has to send one whole request "
+              "(headers and body); slower connections are closed.")
 @handle_errors
-def serve(atlas_path: Path, host: str, port: int) -> None:
+def serve(atlas_path: Path, host: str, port: int, read_timeout: float) -> None:
     """Serve the atlas over HTTP (OpenAPI docs at /docs); loopback by default."""
     import shutil
     import subprocess
 
-    import uvicorn
-
     from lunatlas.web import create_app
+    from lunatlas.web.server import run_service
 
     static = Path(__file__).resolve().parents[1] / "web" / "static"
     if not (static / "node_modules" / "leaflet").is_dir():
@@ -41,10 +43,7 @@ def serve(atlas_path: Path, host: str, port: int) -> None:
     _require_free_port(host, port)
     app = create_app(atlas_path)
     click.echo(f"serving {atlas_path} on http://{host}:{port} (API under /api, docs at /docs)")
-    # Idle keep-alive connections close after 5 s, and at most 256 connections are served
-    # at once (more get 503 at once instead of piling up as half-open sockets).
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=5,
-                limit_concurrency=256)
+    run_service(app, host, port, read_timeout)
 
 
 def _require_free_port(host: str, port: int) -> None:
