@@ -34,19 +34,32 @@ def _slope(s_obs: float, g_obs: float, s: float, g: float) -> float:
     return (g - g_obs) / (s_obs - s)
 
 
+@njit(cache=True, inline="always")
+def _rises(chain, n, reverse, S, G, s_obs, g_obs, i):
+    """Whether the chord to the chain's point i + 1 is steeper than to point i (compared by
+    cross-multiplication: the chords' runs s_obs − S are positive)."""
+    a = chain[n - 1 - i] if reverse else chain[i]
+    b = chain[n - 2 - i] if reverse else chain[i + 1]
+    return (G[a] - g_obs) * (s_obs - S[b]) < (G[b] - g_obs) * (s_obs - S[a])
+
+
 @njit(cache=True)
 def _max_on_chain(chain, n, reverse, S, G, s_obs, g_obs):
-    """Max chord slope from an observer right of an upper convex chain (binary search)."""
-    lo, hi = 0, n - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        a = chain[n - 1 - mid] if reverse else chain[mid]
-        b = chain[n - 2 - mid] if reverse else chain[mid + 1]
-        if _slope(s_obs, g_obs, S[a], G[a]) < _slope(s_obs, g_obs, S[b], G[b]):
-            lo = mid + 1
-        else:
-            hi = mid
-    q = chain[n - 1 - lo] if reverse else chain[lo]
+    """Max chord slope from an observer right of an upper convex chain.
+
+    Chord slopes along the chain rise, then fall: a branch-free binary search finds the
+    first point after which they fall (no division, no unpredictable branch); the winner's
+    slope is divided out once."""
+    base = 0
+    m = n - 1
+    if m > 0:
+        while m > 1:
+            half = m >> 1
+            base = base + half if _rises(chain, n, reverse, S, G, s_obs, g_obs,
+                                         base + half) else base
+            m -= half
+        base += 1 if _rises(chain, n, reverse, S, G, s_obs, g_obs, base) else 0
+    q = chain[n - 1 - base] if reverse else chain[base]
     return _slope(s_obs, g_obs, S[q], G[q])
 
 
@@ -74,14 +87,11 @@ def _window_max_slope(S, G, OG, K, window, lag, res):
     pop_count = np.empty(n, np.int64)
     i = 0
     while i < n:
+        # K holds consecutive integers: chunk bounds are arithmetic (no division per sample).
         chunk = K[i] // span
         b = i
-        e = i
-        while e < n and K[e] // span == chunk:
-            e += 1
-        pa = b
-        while pa > 0 and K[pa - 1] // span == chunk - 1:
-            pa -= 1
+        e = min(n, i + (chunk + 1) * span - K[i])
+        pa = max(0, b - (K[b] - (chunk - 1) * span))
         nsuf = 0
         npop = 0
         nins = 0
@@ -151,27 +161,65 @@ def _bilinear(z, y, x):
              min(max(int(math.floor(x + 0.5)), 0), nx - 1)]
 
 
-@njit(cache=True)
-def _near_field(z, row, col, dcol, drow, step_px, pixel_step, n_near, radius, h_obs):
-    """Max chord slope to the first ``n_near − 1`` samples along the true ray from the cell
-    centre (bilinear heights); −inf if none is on the grid."""
+@njit(cache=True, parallel=True)
+def _near_field_pass(z, dcol, drow, step_px, step, n_near, radius, observer_m, best):
+    """Raise ``best`` (ny, nx; tan of the horizon) by the first ``n_near − 1`` samples along
+    the true ray from each cell centre, every ``step`` metres (``step_px`` pixels).
+
+    Along the major axis the ray meets whole pixels (the step is one pixel there), so each
+    sample is a linear blend of two cells across the minor axis, at the same fractional
+    offset for every cell: the pass runs row by row over shifted views (vectorisable), not
+    cell by cell. Where the blend meets a hole (NaN) the nearer cell is used; samples off
+    the grid are skipped (a straight ray that leaves the grid does not come back)."""
     ny, nx = z.shape
-    best = -np.inf
-    for k in range(1, n_near):
-        x = col + k * step_px * dcol
-        y = row + k * step_px * drow
-        if x < 0 or y < 0 or x > nx - 1 or y > ny - 1:
-            break
-        h = _bilinear(z, y, x)
-        if math.isfinite(h):
-            d = k * pixel_step
-            best = max(best, (h - d * d / (2.0 * radius) - h_obs) / d)
-    return best
+    x_major = abs(dcol) >= abs(drow)
+    for r in prange(ny):
+        ground = z[r] + observer_m
+        row_best = best[r]
+        for k in range(1, n_near):
+            d = k * step
+            drop = d * d / (2.0 * radius)
+            inv_d = 1.0 / d
+            if x_major:
+                shift = int(round(k * step_px * dcol))
+                offset = k * step_px * drow
+            else:
+                shift = int(round(k * step_px * drow))
+                offset = k * step_px * dcol
+            whole = int(math.floor(offset))
+            frac = offset - whole
+            if x_major:
+                lo = r + whole
+                if lo < 0 or lo > ny - 1 or (lo == ny - 1 and frac > 0.0):
+                    continue
+                hi = lo + 1 if frac > 0.0 else lo
+                near_row = lo if frac < 0.5 else hi
+                for c in range(max(0, -shift), min(nx, nx - shift)):
+                    h = (1.0 - frac) * z[lo, c + shift] + frac * z[hi, c + shift]
+                    h = h if math.isfinite(h) else z[near_row, c + shift]
+                    t = (h - drop - ground[c]) * inv_d
+                    b = row_best[c]
+                    row_best[c] = t if t > b else b
+            else:
+                row = r + shift
+                if row < 0 or row > ny - 1:
+                    continue
+                last = nx - 1 if frac > 0.0 else nx
+                step_hi = 1 if frac > 0.0 else 0
+                step_near = step_hi if frac >= 0.5 else 0
+                for c in range(max(0, -whole), min(nx, last - whole)):
+                    lo = c + whole
+                    h = (1.0 - frac) * z[row, lo] + frac * z[row, lo + step_hi]
+                    h = h if math.isfinite(h) else z[row, lo + step_near]
+                    t = (h - drop - ground[c]) * inv_d
+                    b = row_best[c]
+                    row_best[c] = t if t > b else b
 
 
 @njit(cache=True, parallel=True)
-def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, observer_m, out,
-                  a):
+def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, observer_m, best):
+    """Sweep lines: write to ``best`` (ny, nx) the tan of the horizon formed by terrain from
+    ``near`` samples to ``window`` samples away (−inf: none; NaN at NaN cells)."""
     ny, nx = z.shape
     x_major = abs(dcol) >= abs(drow)
     if x_major:
@@ -239,13 +287,9 @@ def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, observ
             else:
                 row, col = cell_major[q], cell_minor[q]
             if not math.isfinite(OG[q]):
-                out[a, row, col] = np.nan
-                continue
-            tan_far = res[q] - S[q] / radius if res[q] > -np.inf else -np.inf
-            tan_near = _near_field(z, row, col, dcol, drow, step / pixel, step, near, radius,
-                                   z[row, col] + observer_m)
-            best = max(tan_far, tan_near)
-            out[a, row, col] = 0.0 if best == -np.inf else math.degrees(math.atan(best))
+                best[row, col] = np.nan
+            else:
+                best[row, col] = res[q] - S[q] / radius if res[q] > -np.inf else -np.inf
 
 
 NEAR_FIELD_SAMPLES = 16
@@ -288,12 +332,21 @@ def horizon_angles(heights_m: np.ndarray, pixel_m: float, azimuths_deg: np.ndarr
     z = np.ascontiguousarray(heights_m, dtype=np.float64)
     azimuths = np.asarray(azimuths_deg, dtype=float)
     out = np.zeros((azimuths.size, *z.shape), dtype=np.float32)
+    best = np.full(z.shape, -np.inf)
     for a, az_deg in enumerate(azimuths):
         dcol, drow = _direction(az_deg)
         window = window_samples(max_distance_m, pixel_m, az_deg)
-        _horizon_pass(z, int(origin[0]), int(origin[1]), dcol, drow,
-                      float(pixel_m), window, min(NEAR_FIELD_SAMPLES, window + 1),
-                      float(radius_m), float(observer_height_m), out, a)
+        near = min(NEAR_FIELD_SAMPLES, window + 1)
+        _horizon_pass(z, int(origin[0]), int(origin[1]), dcol, drow, float(pixel_m), window,
+                      near, float(radius_m), float(observer_height_m), best)
+        step = pixel_m * math.hypot(1.0, min(abs(dcol), abs(drow)) / max(abs(dcol), abs(drow)))
+        _near_field_pass(z, dcol, drow, step / pixel_m, step, near, float(radius_m),
+                         float(observer_height_m), best)
+        none_in_reach = best == -np.inf
+        np.degrees(np.arctan(best, out=best), out=best)  # numpy's SIMD arctan
+        best[none_in_reach] = 0.0
+        out[a] = best
+        best.fill(-np.inf)
     return out
 
 
