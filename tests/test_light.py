@@ -201,3 +201,41 @@ def test_cli_light_map_refuses_earth_dem(tmp_path):
                                       "2026-01-01", "--end", "2026-01-02", "--out",
                                       str(tmp_path / "out")])
     assert result.exit_code == 1 and "not lunar" in result.output
+
+
+@pytest.fixture(scope="module")
+def year_hourly():
+    times = time_grid("2026-01-01T00:00", "2026-12-31T23:00", 1)
+    return times, sun_earth_vectors_me(times)
+
+
+@pytest.mark.parametrize("lat, lon", [(-89.6, 40.0), (-87.0, 200.0), (-70.0, 30.0),
+                                      (2.0, 88.0)])
+def test_bounded_light_maps_equal_the_direct_computation(year_hourly, lat, lon):
+    """The default light maps skip instants whose outcome bounds on the Sun's and Earth's
+    motion settle; every summary must equal evaluating every instant: fractions to
+    rounding, longest night and Earth gap exactly, the same never-lit and cut-night cells.
+    Rough terrain near the pole (Sun grazing a jagged horizon), at mid-latitude, and at the
+    limb (Earth rising and setting with libration), hourly for a year."""
+    from lunatlas.illumination.horizon import horizon_angles
+    from lunatlas.illumination.light import light_maps_counted
+    from lunatlas.illumination.pipeline import azimuths, geometry_of
+    from tests.test_horizon import conical_pit
+
+    _, (sun, earth) = year_hourly
+    rng = np.random.default_rng(7)
+    n, pixel = 25, 150.0
+    heights = (0.6 * conical_pit(radius_px=9, floor_px=2, depth=900.0, size=n)
+               + rng.normal(0.0, 60.0, (n, n)))
+    grid = flat_grid(lat, lon, n=n, pixel=pixel, heights=heights)
+    horizons = horizon_angles(grid.to_numpy(), pixel, azimuths(64), 3_000.0)
+    geometry = geometry_of(grid)
+    direct, all_pairs = light_maps_counted(horizons, geometry, sun, earth, 1.0, "direct")
+    bounded, evaluated = light_maps_counted(horizons, geometry, sun, earth, 1.0, "bounded")
+    for name in ("illumination_fraction", "earth_visibility_fraction"):
+        np.testing.assert_allclose(getattr(bounded, name), getattr(direct, name), atol=1e-9)
+    for name in ("longest_darkness_days", "longest_earth_gap_days", "never_lit",
+                 "darkness_window_limited"):
+        np.testing.assert_array_equal(getattr(bounded, name), getattr(direct, name))
+    assert 0.0 < direct.illumination_fraction.mean() < 1.0
+    assert evaluated.sum() < 0.5 * all_pairs.sum()  # the bounds do settle most instants
