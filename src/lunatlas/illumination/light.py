@@ -188,7 +188,7 @@ def _extrema_tables(horizons, row, col, low, high):
         span *= 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _horizon_extrema(low, high, n, lo_deg, hi_deg):
     """Lowest and highest horizon (°) over grid azimuths [lo, hi] ⊂ [−360°, 720°), with the
     linear interpolation between nodes of :func:`_horizon_at` (up to rounding: callers
@@ -227,23 +227,26 @@ _BOUND_EPS_DEG = 1e-6
 """Safety margin (°) on every bound check, far above the rounding of the evaluations."""
 
 
-@njit(cache=True)
-def _skip_ok(low, high, n_az, el, grid_az, window, slat, clat, inv_cos, pad, above):
+@njit(cache=True, inline="always")
+def _skip_ok(low, high, n_az, el, grid_az, windows, level, t, slat, clat, inv_cos, pad,
+             above):
     """Whether the body surely stays on its side of the horizon over a window of instants.
 
-    ``window`` = (Λ min, Λ max, |Δβ| max, parallax shift) over it, radians (see
-    :func:`motion_windows`). Turning about the Moon's axis by Λ is turning about the
+    ``windows[level, t]`` = (Λ min, Λ max, |Δβ| max, parallax shift) over it, radians
+    (see :func:`motion_windows`). Turning about the Moon's axis by Λ is turning about the
     cell's vertical by Λ·sin(lat) (azimuth −Λ·sin(lat), elevation kept) up to a displacement
     ≤ |Λ|·cos(lat); the body's latitude change and the parallax shift add theirs. So the
     elevation stays within el ± reach and the azimuth within the drifted range widened by
     reach/cos(elevation)."""
-    turn = max(-window[0], window[1])
-    reach = math.degrees((clat * turn + window[2]) * 1.001 + window[3])
+    turn_lo = windows[level, t, 0]
+    turn_hi = windows[level, t, 1]
+    reach = math.degrees((clat * max(-turn_lo, turn_hi) + windows[level, t, 2]) * 1.001
+                         + windows[level, t, 3])
     if reach > 5.0:
         return False
     spread = reach * inv_cos
-    a = -math.degrees(slat * window[0])
-    b = -math.degrees(slat * window[1])
+    a = -math.degrees(slat * turn_lo)
+    b = -math.degrees(slat * turn_hi)
     lo = grid_az + min(0.0, min(a, b)) - spread
     hi = grid_az + max(0.0, max(a, b)) + spread
     h_min, h_max = _horizon_extrema(low, high, n_az, lo, hi)
@@ -263,21 +266,21 @@ def _skip(low, high, n_az, el, grid_az, t, windows, slat, clat, pad, above, hint
     x = math.radians(abs(el) + 5.0)
     inv_cos = 1.0 / (1.0 - 0.5 * x * x)  # ≥ 1 / cos x
     n_t = windows.shape[1]
-    top = 0
-    while top + 1 < windows.shape[0] and t + (1 << (top + 1)) < n_t:
-        top += 1
     if t + 1 >= n_t:
         return 0, 0
+    top = windows.shape[0] - 1
+    while t + (1 << top) >= n_t:
+        top -= 1
     level = min(hint, top)
-    if _skip_ok(low, high, n_az, el, grid_az, windows[level, t], slat, clat, inv_cos, pad,
+    if _skip_ok(low, high, n_az, el, grid_az, windows, level, t, slat, clat, inv_cos, pad,
                 above):
-        while level < top and _skip_ok(low, high, n_az, el, grid_az, windows[level + 1, t],
+        while level < top and _skip_ok(low, high, n_az, el, grid_az, windows, level + 1, t,
                                        slat, clat, inv_cos, pad, above):
             level += 1
         return 1 << level, level
     while level > 0:
         level -= 1
-        if _skip_ok(low, high, n_az, el, grid_az, windows[level, t], slat, clat, inv_cos,
+        if _skip_ok(low, high, n_az, el, grid_az, windows, level, t, slat, clat, inv_cos,
                     pad, above):
             return 1 << level, level
     return 0, 0
@@ -463,12 +466,14 @@ def light_maps_counted(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km:
         raise ValueError(f"method must be 'bounded' or 'direct', got {method!r}")
     _, ny, nx = horizons_deg.shape
     n = ny * nx
-    valid = np.isfinite(horizons_deg).all(axis=0).ravel()
+    valid = np.ones(n, dtype=bool)
+    for azimuth_map in horizons_deg:  # one azimuth at a time: no (A, ny, nx) temporary
+        valid &= np.isfinite(azimuth_map).ravel()
     outs = [np.empty(n), np.empty(n, np.int64), np.empty(n, np.int8), np.empty(n),
             np.empty(n, np.int64)]
     sun = np.ascontiguousarray(sun_km, dtype=float)
     earth = np.ascontiguousarray(earth_km, dtype=float)
-    horizons = np.ascontiguousarray(horizons_deg)
+    horizons = np.asarray(horizons_deg)  # a strided band of a larger map is fine
     common = (horizons, geometry.lat_deg, geometry.lon_deg, geometry.position_km,
               geometry.convergence_deg, sun, sun_angular_radius_deg(sun), earth, valid)
     if method == "direct":

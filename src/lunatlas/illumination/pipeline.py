@@ -36,6 +36,10 @@ from lunatlas.terrain.stack import TerrainStack, layer_from_array
 
 Progress = Callable[[str], None]
 
+LIGHT_BAND_ROWS = 128
+"""Rows of a light map computed together (the per-cell geometry exists for one band)."""
+BOOLEAN_MAPS = ("never_lit", "darkness_window_limited")
+
 
 def azimuths(n: int) -> np.ndarray:
     """``n`` uniformly spaced azimuths from 0° (degrees)."""
@@ -84,6 +88,13 @@ def _tile_light(heights, origin, pixel, az, max_distance, radius, geometry, sun,
     return light_maps(np.ascontiguousarray(sub), geometry, sun, earth, step_hours)
 
 
+def _empty_maps(shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Arrays for the :class:`LightMaps` of a grid: float32 maps (7 digits; fractions and
+    durations need 4) and boolean masks."""
+    return {f.name: np.empty(shape, dtype=bool if f.name in BOOLEAN_MAPS else np.float32)
+            for f in fields(LightMaps)}
+
+
 def light_map(dem: xr.DataArray, times: np.ndarray, step_hours: float, n_azimuths: int = 64,
               max_distance_m: float = 100_000.0,
               sun_earth: tuple[np.ndarray, np.ndarray] | None = None,
@@ -97,6 +108,7 @@ def light_map(dem: xr.DataArray, times: np.ndarray, step_hours: float, n_azimuth
     pixel = _square_pixel(dem)
     sun, earth = sun_earth if sun_earth is not None else sun_earth_vectors_me(times)
     radius = float(dem.attrs.get("reference_radius_m", MOON_RADIUS_M))
+    say = progress or (lambda _m: None)
     if stack is None:
         horizons = horizon_angles(dem.to_numpy(), pixel, azimuths(n_azimuths), max_distance_m,
                                   radius, observer_height_m=observer_height_m)
@@ -104,7 +116,19 @@ def light_map(dem: xr.DataArray, times: np.ndarray, step_hours: float, n_azimuth
         horizons, _ = grid_horizons(stack, CRS.from_user_input(dem.rio.crs),
                                     dem.rio.transform(), dem.shape, azimuths(n_azimuths),
                                     max_distance_m, observer_height_m, progress)
-    return light_maps(horizons, geometry_of(dem), sun, earth, step_hours)
+    # Band by band: the per-cell geometry (and the kernel's scratch) exists for one band
+    # at a time beside the horizons, which dominate the memory; the maps are float32
+    # (7 digits: fractions and durations need 4).
+    ny, nx = dem.shape
+    result = _empty_maps((ny, nx))
+    for r0 in range(0, ny, LIGHT_BAND_ROWS):
+        rows = slice(r0, min(r0 + LIGHT_BAND_ROWS, ny))
+        band = light_maps(horizons[:, rows], geometry_of(dem.isel(y=rows)), sun, earth,
+                          step_hours)
+        for name, array in result.items():
+            array[rows] = getattr(band, name)
+        say(f"light maps: rows {rows.stop}/{ny}")
+    return LightMaps(**result)
 
 
 def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: float,
@@ -147,9 +171,7 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
                                    tile_geometry, sun_f, earth_f, step_hours, core,
                                    observer_height_m, stack_f, tile_grid, near, pure=False)
             futures.append(((rows, cols), future))
-    result = {f.name: np.empty((ny, nx), dtype=float) for f in fields(LightMaps)}
-    result["never_lit"] = np.zeros((ny, nx), dtype=bool)
-    result["darkness_window_limited"] = np.zeros((ny, nx), dtype=bool)
+    result = _empty_maps((ny, nx))
     for done, ((rows, cols), future) in enumerate(futures, 1):
         tile = future.result()
         for name, array in result.items():
