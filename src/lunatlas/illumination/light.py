@@ -232,16 +232,16 @@ def _skip_ok(low, high, n_az, el, grid_az, windows, level, t, slat, clat, inv_co
              above):
     """Whether the body surely stays on its side of the horizon over a window of instants.
 
-    ``windows[level, t]`` = (Λ min, Λ max, |Δβ| max, parallax shift) over it, radians
+    ``windows[t, level]`` = (Λ min, Λ max, |Δβ| max, parallax shift) over it, radians
     (see :func:`motion_windows`). Turning about the Moon's axis by Λ is turning about the
     cell's vertical by Λ·sin(lat) (azimuth −Λ·sin(lat), elevation kept) up to a displacement
     ≤ |Λ|·cos(lat); the body's latitude change and the parallax shift add theirs. So the
     elevation stays within el ± reach and the azimuth within the drifted range widened by
     reach/cos(elevation)."""
-    turn_lo = windows[level, t, 0]
-    turn_hi = windows[level, t, 1]
-    reach = math.degrees((clat * max(-turn_lo, turn_hi) + windows[level, t, 2]) * 1.001
-                         + windows[level, t, 3])
+    turn_lo = windows[t, level, 0]
+    turn_hi = windows[t, level, 1]
+    reach = math.degrees((clat * max(-turn_lo, turn_hi) + windows[t, level, 2]) * 1.001
+                         + windows[t, level, 3])
     if reach > 5.0:
         return False
     spread = reach * inv_cos
@@ -265,10 +265,10 @@ def _skip(low, high, n_az, el, grid_az, t, windows, slat, clat, pad, above, hint
         return 0, 0
     x = math.radians(abs(el) + 5.0)
     inv_cos = 1.0 / (1.0 - 0.5 * x * x)  # ≥ 1 / cos x
-    n_t = windows.shape[1]
+    n_t = windows.shape[0]
     if t + 1 >= n_t:
         return 0, 0
-    top = windows.shape[0] - 1
+    top = windows.shape[1] - 1
     while t + (1 << top) >= n_t:
         top -= 1
     level = min(hint, top)
@@ -381,7 +381,7 @@ def _light_map_bounded_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, ea
 def motion_windows(body_km: np.ndarray, max_cell_radius_km: float,
                    levels: int = SKIP_LEVELS) -> np.ndarray:
     """How far a body moves in the Moon-fixed frame over windows of instants: array
-    (levels, T, 4) whose ``[l, t]`` row covers instants t … t + 2ˡ (clipped at the end):
+    (T, levels, 4) whose ``[t, l]`` row covers instants t … t + 2ˡ (clipped at the end):
     min and max of λ − λ_t, max |β − β_t| (λ, β: longitude (unwrapped) and latitude of its
     direction from the Moon's centre, radians), and a bound on how much more the direction
     seen from a cell (≤ ``max_cell_radius_km`` from the centre) can move: 2p·(|Λ| + |Δβ| +
@@ -395,7 +395,7 @@ def motion_windows(body_km: np.ndarray, max_cell_radius_km: float,
     parallax = max_cell_radius_km / (distance.min() - max_cell_radius_km)
     stats = [(longitude.copy(), longitude.copy()), (latitude.copy(), latitude.copy()),
              (log_distance.copy(), log_distance.copy())]
-    out = np.empty((levels, n, 4))
+    out = np.empty((n, levels, 4))  # one instant's windows together in memory
     for level in range(levels):
         # [t, t + 1] from single instants; then [t, t + 2ˡ] = [t, t + 2ˡ⁻¹] ∪ [t + 2ˡ⁻¹, …]
         shifted = np.minimum(np.arange(n) + (1 << max(level - 1, 0)), n - 1)
@@ -406,10 +406,10 @@ def motion_windows(body_km: np.ndarray, max_cell_radius_km: float,
         turn_lo, turn_hi = lon_lo - longitude, lon_hi - longitude
         lat_dev = np.maximum(latitude - lat_lo, lat_hi - latitude)
         ld_dev = np.maximum(log_distance - ld_lo, ld_hi - log_distance)
-        out[level, :, 0] = turn_lo
-        out[level, :, 1] = turn_hi
-        out[level, :, 2] = lat_dev
-        out[level, :, 3] = 2.02 * parallax * (np.maximum(-turn_lo, turn_hi) + lat_dev + ld_dev)
+        out[:, level, 0] = turn_lo
+        out[:, level, 1] = turn_hi
+        out[:, level, 2] = lat_dev
+        out[:, level, 3] = 2.02 * parallax * (np.maximum(-turn_lo, turn_hi) + lat_dev + ld_dev)
     out[..., 3] += 1e-12
     return out
 
