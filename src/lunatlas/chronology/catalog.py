@@ -65,8 +65,17 @@ def get_catalogue(name: str) -> Catalogue:
 
 def area_km2(geometry) -> float:
     """Area (km²) of a lon/lat polygon on the Moon's sphere (edges are lon/lat lines,
-    densified to 0.05° so that the geodesic area follows them)."""
-    return abs(MOON_GEOD.geometry_area_perimeter(shapely.segmentize(geometry, 0.05))[0]) / 1e6
+    densified to 0.05° so that the geodesic area follows them).
+
+    Same sum as ``Geod.geometry_area_perimeter`` (each ring's signed area: exteriors and
+    holes by their orientation, parts added), with the rings' coordinates taken as arrays
+    (its per-ring ``.xy`` conversion was most of the time)."""
+    rings = shapely.get_rings(shapely.get_parts(shapely.segmentize(geometry, 0.05)))
+    total = 0.0
+    for ring in rings:
+        lonlat = shapely.get_coordinates(ring)
+        total += MOON_GEOD.polygon_area_perimeter(lonlat[:, 0], lonlat[:, 1])[0]
+    return abs(total) / 1e6
 
 
 def perimeter_km(geometry) -> float:
@@ -188,27 +197,34 @@ def date_polygons(polygons, catalogues: dict[str, pd.DataFrame], system,
         tree = shapely.STRtree(covered[usable])
         point_idx, poly_idx = tree.query(points, predicate="within")
         owners = np.flatnonzero(usable)[poly_idx]
+        areas = np.full(len(geometries), np.nan)  # measured when first needed, then kept
+        for i in np.unique(owners):
+            areas[i] = area_km2(covered[i])
         sizes = np.zeros(len(geometries))
         for i in np.unique(owners):
-            sizes[i] = largest_on(area_km2(covered[i]))
+            sizes[i] = largest_on(areas[i])
         fits = diam[in_range][point_idx] < sizes[owners]  # no crater wider than its polygon
         point_idx, owners = point_idx[fits], owners[fits]
         counts = np.bincount(owners, minlength=len(geometries))
+        order = np.argsort(owners, kind="stable")  # each polygon's craters, in one pass
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        inside = diam[in_range][point_idx[order]]
         for i in np.flatnonzero(usable):
             if counts[i] > best.get(i, (-1,))[0]:
-                best[i] = (int(counts[i]), name, covered[i],
-                           diam[in_range][point_idx[owners == i]])
+                if np.isnan(areas[i]):
+                    areas[i] = area_km2(covered[i])
+                best[i] = (int(counts[i]), name, areas[i], inside[starts[i]:starts[i + 1]])
     rows = []
     for i in range(len(geometries)):
         row = dict.fromkeys(CATALOGUE_FIELDS, None)
         if i in best:
-            n, name, covered, diameters = best[i]
+            n, name, area, diameters = best[i]
             catalogue = get_catalogue(name)
             row.update(catalogue_name=name, catalogue_craters=n,
-                       catalogue_area_km2=round(area_km2(covered), 1),
+                       catalogue_area_km2=round(area, 1),
                        catalogue_d_range_km=f"{catalogue.d_min_km:g}–{catalogue.d_max_km:g}")
             if n >= min_craters:
-                count = CraterCount(str(polygons.index[i]), area_km2(covered), diameters,
+                count = CraterCount(str(polygons.index[i]), area, diameters,
                                     np.ones_like(diameters), None, name)
                 d_hi = min(catalogue.d_max_km, float(diameters.max()) * 1.01)
                 fit = fit_age(count, system, (catalogue.d_min_km, d_hi), "poisson")

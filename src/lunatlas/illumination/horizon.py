@@ -421,6 +421,13 @@ def _far_field(z, x0, y0, pixel, far, fx0, fy0, far_pixel, directions, k_first, 
                radius, observer_m, out):
     ny, nx = z.shape
     my, mx = far.shape
+    n_k = k_last - k_first + 1
+    cos_k = np.empty(n_k)
+    sin_k = np.empty(n_k)
+    for i in range(n_k):  # the same central angles for every cell and azimuth
+        theta = (k_first + i) * far_pixel / radius
+        cos_k[i] = math.cos(theta)
+        sin_k[i] = math.sin(theta)
     for idx in prange(ny * nx):
         r = idx // nx
         c = idx % nx
@@ -433,20 +440,21 @@ def _far_field(z, x0, y0, pixel, far, fx0, fy0, far_pixel, directions, k_first, 
         for a in range(directions.shape[0]):
             dx = directions[a, 0]
             dy = -directions[a, 1]
+            # Elevation = atan2(rt·cos θ − ro, rt·sin θ) with rt·sin θ > 0: the steepest
+            # sample has the largest ratio, and one arctangent per ray is enough.
             best = -np.inf
-            for k in range(k_first, k_last + 1):
-                d = k * far_pixel
+            for i in range(n_k):
+                d = (k_first + i) * far_pixel
                 col = (x + d * dx - fx0) / far_pixel - 0.5
                 row = (fy0 - (y + d * dy)) / far_pixel - 0.5
                 if col < 0 or row < 0 or col > mx - 1 or row > my - 1:
                     break
                 h = _bilinear(far, row, col)
                 if math.isfinite(h):
-                    theta = d / radius
                     rt = radius + h
-                    best = max(best, math.atan2(rt * math.cos(theta) - ro, rt * math.sin(theta)))
+                    best = max(best, (rt * cos_k[i] - ro) / (rt * sin_k[i]))
             if best > -np.inf:
-                out[a, r, c] = max(out[a, r, c], math.degrees(best))
+                out[a, r, c] = max(out[a, r, c], math.degrees(math.atan(best)))
 
 
 def far_field_horizons(horizons_deg: np.ndarray, heights_m: np.ndarray,
