@@ -367,15 +367,16 @@ def horizon_angles(heights_m: np.ndarray, pixel_m: float, azimuths_deg: np.ndarr
 
 
 @njit(cache=True, parallel=True)
-def _brute_force(z, directions, pixel, max_distance, radius, step_px, observer_m, out):
+def _brute_force(z, directions, pixel, max_distance, radius, step_px, observer_m, row0, out):
     ny, nx = z.shape
-    for idx in prange(ny * nx):
-        r = idx // nx
+    n_rows = out.shape[1]
+    for idx in prange(n_rows * nx):
+        r = row0 + idx // nx
         c = idx % nx
         h_obs = z[r, c] + observer_m
         for a in range(directions.shape[0]):
             if not math.isfinite(h_obs):
-                out[a, r, c] = np.nan
+                out[a, r - row0, c] = np.nan
                 continue
             dcol = directions[a, 0]
             drow = directions[a, 1]
@@ -399,20 +400,26 @@ def _brute_force(z, directions, pixel, max_distance, radius, step_px, observer_m
                     angle = math.atan2(rt * math.cos(theta) - ro, rt * math.sin(theta))
                     best = max(best, angle)
                 k += 1
-            out[a, r, c] = 0.0 if best == -np.inf else math.degrees(best)
+            out[a, r - row0, c] = 0.0 if best == -np.inf else math.degrees(best)
 
 
 def horizon_angles_brute_force(heights_m: np.ndarray, pixel_m: float, azimuths_deg: np.ndarray,
                                max_distance_m: float, radius_m: float = MOON_RADIUS_M,
-                               step_px: float = 1.0, observer_height_m: float = 0.0
-                               ) -> np.ndarray:
-    """Reference: march every ray cell by cell (bilinear heights, exact spherical geometry)."""
+                               step_px: float = 1.0, observer_height_m: float = 0.0,
+                               rows: tuple[int, int] | None = None) -> np.ndarray:
+    """Reference: march every ray cell by cell (bilinear heights, exact spherical geometry).
+
+    ``rows`` = (first, stop) limits the observers to those rows (the rays still cross the
+    whole grid); the result then has ``stop − first`` rows."""
     z = np.ascontiguousarray(heights_m, dtype=np.float64)
-    out = np.zeros((len(azimuths_deg), *z.shape), dtype=np.float32)
+    first, stop = rows if rows is not None else (0, z.shape[0])
+    if not 0 <= first < stop <= z.shape[0]:
+        raise ValueError(f"rows {rows} outside the grid's {z.shape[0]} rows")
+    out = np.zeros((len(azimuths_deg), stop - first, z.shape[1]), dtype=np.float32)
     directions = np.array([_direction(a) for a in np.asarray(azimuths_deg, float)], float)
     _brute_force(z, directions.reshape(-1, 2), float(pixel_m),
                  float(max_distance_m), float(radius_m), float(step_px),
-                 float(observer_height_m), out)
+                 float(observer_height_m), first, out)
     return out
 
 

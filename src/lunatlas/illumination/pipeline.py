@@ -116,6 +116,7 @@ def light_map(dem: xr.DataArray, times: np.ndarray, step_hours: float, n_azimuth
         horizons, _ = grid_horizons(stack, CRS.from_user_input(dem.rio.crs),
                                     dem.rio.transform(), dem.shape, azimuths(n_azimuths),
                                     max_distance_m, observer_height_m, progress)
+    say(f"horizons: {n_azimuths} azimuths × {dem.shape[0]}×{dem.shape[1]} cells")
     # Band by band: the per-cell geometry (and the kernel's scratch) exists for one band
     # at a time beside the horizons, which dominate the memory; the maps are float32
     # (7 digits: fractions and durations need 4).
