@@ -68,14 +68,16 @@ def geometry_of(dem: xr.DataArray) -> CellGeometry:
     return cell_geometry(lat, lon, dem.to_numpy(), conv, radius)
 
 
-def _tile_light(heights, origin, pixel, az, max_distance, radius, geometry, sun, earth,
+def _tile_light(heights, origin, pixel, az, max_distance, radius, tile_dem, sun, earth,
                 step_hours, core, observer_height_m=0.0, stack=None, tile_grid=None,
                 near_m=None):
     """Horizons and light summaries of one tile; returns the core's maps.
 
     Without a stack the tile is ``heights`` with a halo (core slice in ``core``); with a
     stack, ``tile_grid`` = (crs, transform, shape) of the core and the stack fills halo and
-    far field."""
+    far field. ``tile_dem`` is the core's DEM: its cells' geometry is computed here, on the
+    worker."""
+    geometry = geometry_of(tile_dem)
     if stack is not None:
         crs, transform, shape = tile_grid
         horizons, _ = grid_horizons(stack, crs, transform, shape, az, max_distance,
@@ -144,7 +146,6 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
     sun, earth = sun_earth if sun_earth is not None else sun_earth_vectors_me(times)
     radius = float(dem.attrs.get("reference_radius_m", MOON_RADIUS_M))
     heights = dem.to_numpy().astype(np.float64)
-    geometry = geometry_of(dem)
     ny, nx = heights.shape
     halo = 0 if stack is not None else halo_pixels(max_distance_m, pixel)
     az = azimuths(n_azimuths)
@@ -161,15 +162,11 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
             core = (r - rr0, min(r + tile_px, ny) - rr0, c - cc0, min(c + tile_px, nx) - cc0)
             rows = slice(r, min(r + tile_px, ny))
             cols = slice(c, min(c + tile_px, nx))
-            idx = np.ravel_multi_index(np.mgrid[rows, cols].reshape(2, -1), (ny, nx))
-            tile_geometry = CellGeometry(geometry.lat_deg[idx], geometry.lon_deg[idx],
-                                         geometry.position_km[idx],
-                                         geometry.convergence_deg[idx])
             tile_grid = (crs, transform * Affine.translation(c, r),
                          (rows.stop - rows.start, cols.stop - cols.start))
             future = client.submit(_tile_light, heights[rr0:rr1, cc0:cc1] if stack is None
                                    else None, (rr0, cc0), pixel, az, max_distance_m, radius,
-                                   tile_geometry, sun_f, earth_f, step_hours, core,
+                                   dem.isel(y=rows, x=cols), sun_f, earth_f, step_hours, core,
                                    observer_height_m, stack_f, tile_grid, near, pure=False)
             futures.append(((rows, cols), future))
     result = _empty_maps((ny, nx))
