@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["NUMBA_NUM_THREADS"] = "1"  # inherited by the workers: one thread each
 
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client, LocalCluster, get_task_stream
 
     from lunatlas.ephemeris import sun_earth_vectors_me, time_grid
     from lunatlas.illumination import light_map_distributed
@@ -92,7 +92,7 @@ def main() -> None:
             Client(cluster) as client:
         client.run(lambda: __import__("lunatlas.illumination.pipeline"))  # imports, kernels
         t0 = time.perf_counter()
-        with client.get_task_stream() as stream:
+        with get_task_stream(client) as stream:
             maps = light_map_distributed(dem, times, args.step_hours, client, args.azimuths,
                                          distance, tile_px=args.tile, sun_earth=(sun, earth))
         wall = time.perf_counter() - t0

@@ -154,7 +154,10 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
     sun_f, earth_f = client.scatter([sun, earth], broadcast=True)
     stack_f = client.scatter(stack, broadcast=True) if stack is not None else None
     near = near_field_m((ny, nx), pixel, max_distance_m)  # the whole grid's, for every tile
+    from dask.distributed import as_completed
+
     futures = []
+    places = {}
     for r in range(0, ny, tile_px):
         for c in range(0, nx, tile_px):
             rr0, rr1 = max(0, r - halo), min(ny, r + tile_px + halo)
@@ -164,16 +167,23 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
             cols = slice(c, min(c + tile_px, nx))
             tile_grid = (crs, transform * Affine.translation(c, r),
                          (rows.stop - rows.start, cols.stop - cols.start))
-            future = client.submit(_tile_light, heights[rr0:rr1, cc0:cc1] if stack is None
-                                   else None, (rr0, cc0), pixel, az, max_distance_m, radius,
-                                   dem.isel(y=rows, x=cols), sun_f, earth_f, step_hours, core,
-                                   observer_height_m, stack_f, tile_grid, near, pure=False)
-            futures.append(((rows, cols), future))
+            block = (client.scatter(np.ascontiguousarray(heights[rr0:rr1, cc0:cc1]))
+                     if stack is None else None)  # data, not part of the task graph
+            future = client.submit(_tile_light, block, (rr0, cc0), pixel, az, max_distance_m,
+                                   radius, dem.isel(y=rows, x=cols), sun_f, earth_f,
+                                   step_hours, core, observer_height_m, stack_f, tile_grid,
+                                   near, pure=False)
+            places[future.key] = (rows, cols)
+            futures.append(future)
     result = _empty_maps((ny, nx))
-    for done, ((rows, cols), future) in enumerate(futures, 1):
+    # Tiles are copied in as they finish and then released, so that finished tiles do not
+    # pile up in the workers' memory.
+    for done, future in enumerate(as_completed(futures), 1):
+        rows, cols = places[future.key]
         tile = future.result()
         for name, array in result.items():
             array[rows, cols] = getattr(tile, name)
+        future.release()
         if progress:
             progress(f"tile {done}/{len(futures)}")
     return LightMaps(**result)
