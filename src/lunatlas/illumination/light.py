@@ -318,6 +318,8 @@ def _light_map_bounded_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, ea
         clon = math.cos(math.radians(lon[idx]))
         px, py, pz = pos[idx, 0], pos[idx, 1], pos[idx, 2]
         _extrema_tables(horizons, row, col, low, high)
+        h_lo = low[levels - 1, n_az]  # the cell's lowest and highest horizon
+        h_hi = high[levels - 1, n_az]
         total = 0.0
         dark_run = 0
         dark_best = 0
@@ -331,7 +333,14 @@ def _light_map_bounded_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, ea
                                                    slat, clat, slon, clon)
             el = math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
             grid_az = math.degrees(math.atan2(east, north)) + conv[idx]
-            frac = _disc_fraction(el, _horizon_at(horizons, row, col, grid_az), sun_radius[t])
+            radius = sun_radius[t]
+            # The direct kernel's arithmetic, shortcuts included: the same outcome bit for bit.
+            if el - radius >= h_hi:
+                frac = 1.0
+            elif el + radius <= h_lo:
+                frac = 0.0
+            else:
+                frac = _disc_fraction(el, _horizon_at(horizons, row, col, grid_az), radius)
             count += 1
             k = 0
             if frac >= 1.0 or frac <= 0.0:
@@ -359,7 +368,8 @@ def _light_map_bounded_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, ea
                                                    py, pz, slat, clat, slon, clon)
             el = math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
             grid_az = math.degrees(math.atan2(east, north)) + conv[idx]
-            visible = el > _horizon_at(horizons, row, col, grid_az)
+            visible = el > h_hi or (el > h_lo and el > _horizon_at(horizons, row, col,
+                                                                  grid_az))
             count += 1
             k, hint = _skip(low, high, n_az, el, _degrees_0_360(grid_az), t, earth_windows,
                             slat, clat, 0.0, visible, hint)

@@ -8,6 +8,7 @@ and windowed exactly, the result equals the single-process array bit for bit.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -156,36 +157,43 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
     near = near_field_m((ny, nx), pixel, max_distance_m)  # the whole grid's, for every tile
     from dask.distributed import as_completed
 
-    futures = []
+    corners = [(r, c) for r in range(0, ny, tile_px) for c in range(0, nx, tile_px)]
     places = {}
-    for r in range(0, ny, tile_px):
-        for c in range(0, nx, tile_px):
-            rr0, rr1 = max(0, r - halo), min(ny, r + tile_px + halo)
-            cc0, cc1 = max(0, c - halo), min(nx, c + tile_px + halo)
-            core = (r - rr0, min(r + tile_px, ny) - rr0, c - cc0, min(c + tile_px, nx) - cc0)
-            rows = slice(r, min(r + tile_px, ny))
-            cols = slice(c, min(c + tile_px, nx))
-            tile_grid = (crs, transform * Affine.translation(c, r),
-                         (rows.stop - rows.start, cols.stop - cols.start))
-            block = (client.scatter(np.ascontiguousarray(heights[rr0:rr1, cc0:cc1]))
-                     if stack is None else None)  # data, not part of the task graph
-            future = client.submit(_tile_light, block, (rr0, cc0), pixel, az, max_distance_m,
-                                   radius, dem.isel(y=rows, x=cols), sun_f, earth_f,
-                                   step_hours, core, observer_height_m, stack_f, tile_grid,
-                                   near, pure=False)
-            places[future.key] = (rows, cols)
-            futures.append(future)
+
+    def submit(r: int, c: int):
+        rr0, rr1 = max(0, r - halo), min(ny, r + tile_px + halo)
+        cc0, cc1 = max(0, c - halo), min(nx, c + tile_px + halo)
+        core = (r - rr0, min(r + tile_px, ny) - rr0, c - cc0, min(c + tile_px, nx) - cc0)
+        rows = slice(r, min(r + tile_px, ny))
+        cols = slice(c, min(c + tile_px, nx))
+        tile_grid = (crs, transform * Affine.translation(c, r),
+                     (rows.stop - rows.start, cols.stop - cols.start))
+        block = (client.scatter(np.ascontiguousarray(heights[rr0:rr1, cc0:cc1]))
+                 if stack is None else None)  # data, not part of the task graph
+        future = client.submit(_tile_light, block, (rr0, cc0), pixel, az, max_distance_m,
+                               radius, dem.isel(y=rows, x=cols), sun_f, earth_f, step_hours,
+                               core, observer_height_m, stack_f, tile_grid, near, pure=False)
+        places[future.key] = (rows, cols)
+        return future
+
+    # A bounded number of tiles in flight (twice the workers' threads): their heights are
+    # sent when they are submitted, and finished tiles are copied in and released at once,
+    # so the workers hold a few tiles, not the whole grid.
+    in_flight = max(2, 2 * sum(client.nthreads().values()))
+    queue = iter(corners)
+    running = as_completed([submit(*corner) for corner in itertools.islice(queue, in_flight)])
     result = _empty_maps((ny, nx))
-    # Tiles are copied in as they finish and then released, so that finished tiles do not
-    # pile up in the workers' memory.
-    for done, future in enumerate(as_completed(futures), 1):
-        rows, cols = places[future.key]
+    for done, future in enumerate(running, 1):
+        rows, cols = places.pop(future.key)
         tile = future.result()
         for name, array in result.items():
             array[rows, cols] = getattr(tile, name)
         future.release()
+        following = next(queue, None)
+        if following is not None:
+            running.add(submit(*following))
         if progress:
-            progress(f"tile {done}/{len(futures)}")
+            progress(f"tile {done}/{len(corners)}")
     return LightMaps(**result)
 
 
