@@ -104,6 +104,29 @@ def command_line(ctx: click.Context) -> str:
     return " ".join(parts)
 
 
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _plot_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A plot file: not a folder, and a suffix that names the format (else matplotlib would
+    quietly write PATH.png beside what was asked)."""
+    if value is None:
+        return None
+    if value.is_dir():
+        raise click.BadParameter(f"{value} is a folder; give a file name ending in "
+                                 f"{', '.join(PLOT_SUFFIXES)}", ctx, param)
+    if value.suffix.lower() not in PLOT_SUFFIXES:
+        raise click.BadParameter(f"{value}: the name must end in {', '.join(PLOT_SUFFIXES)} "
+                                 "(the suffix chooses the format)", ctx, param)
+    return value
+
+
+def plot_option(help_text: str):
+    """``--plot PATH`` for a figure (PNG, SVG or PDF by suffix)."""
+    return click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
+                        callback=_plot_path, help=help_text)
+
+
 atlas_option = click.option("--atlas", "atlas_path", type=click.Path(path_type=Path),
                             default=DEFAULT_ATLAS, show_default=True,
                             help="Atlas GeoPackage file.")

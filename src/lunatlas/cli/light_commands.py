@@ -12,6 +12,7 @@ from lunatlas.cli.app import (
     DEFAULT_OUT,
     cli,
     handle_errors,
+    plot_option,
     steps_progress,
 )
 from lunatlas.crs import LONGITUDE_RANGE
@@ -73,8 +74,7 @@ def with_time_options(func: Callable) -> Callable:
               help="Longitude (° east; −180..180 or 0..360, normalised).")
 @with_time_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
-              help="Write the time-series plot (PNG/SVG).")
+@plot_option("Write the time-series plot (PNG, SVG or PDF by suffix).")
 @click.pass_context
 @handle_errors
 def light_point_command(ctx: click.Context, lat: float, lon: float, start: str, end: str,

@@ -14,6 +14,7 @@ from lunatlas.cli.app import (
     cli,
     command_line,
     handle_errors,
+    plot_option,
     stdout,
 )
 
@@ -164,8 +165,7 @@ def chronology_points(as_json: bool, as_csv: bool) -> None:
 @click.option("--name", default="calibrated", show_default=True, help="Name of the result.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
               help="Write the fitted function (JSON).")
-@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
-              help="Write the calibration plot (PNG or SVG by suffix).")
+@plot_option("Write the calibration plot (PNG, SVG or PDF by suffix).")
 @click.pass_context
 @handle_errors
 def chronology_calibrate(ctx: click.Context, points_file: Path | None, from_atlas: bool,
@@ -292,8 +292,7 @@ def _points_from_table(points_file: Path | None, atlas_path: Path | None):
 @click.option("--resurfacing", is_flag=True, help="Resurfacing correction (c-fit).")
 @click.option("--area", "area_km2", type=float, default=None,
               help="Count area (km²) for CSV files without an area_km2 column.")
-@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
-              help="Write the CSFD plot (.png or .svg).")
+@plot_option("Write the CSFD plot (PNG, SVG or PDF by suffix).")
 @click.option("--presentation", "kind", type=click.Choice(["cumulative", "differential", "R"]),
               default="cumulative", show_default=True, help="Plot presentation.")
 @click.option("--json", "as_json", is_flag=True, help="Print the fit as JSON.")
