@@ -233,9 +233,14 @@ def _near_field_pass(z, dcol, drow, step_px, step, n_near, radius, observer_m, b
 
 
 @njit(cache=True, parallel=True)
-def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, observer_m, best):
+def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, observer_m, best,
+                  both, best_back):
     """Sweep lines: write to ``best`` (ny, nx) the tan of the horizon formed by terrain from
-    ``near`` samples to ``window`` samples away (−inf: none; NaN at NaN cells)."""
+    ``near`` samples to ``window`` samples away (−inf: none; NaN at NaN cells).
+
+    With ``both``, the opposite azimuth too, into ``best_back``: its lines are the same
+    samples in reverse order (the same y for every sample: τ and k both change sign), so
+    each line is built once for two directions, with the bits two passes would give."""
     ny, nx = z.shape
     x_major = abs(dcol) >= abs(drow)
     if x_major:
@@ -297,15 +302,36 @@ def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, observ
             continue
         res = np.empty(count)
         _window_max_slope(S[:count], G[:count], OG[:count], K[:count], window, near, res)
-        for q in range(count):
-            if x_major:
-                row, col = cell_minor[q], cell_major[q]
-            else:
-                row, col = cell_major[q], cell_minor[q]
-            if not math.isfinite(OG[q]):
-                best[row, col] = np.nan
-            else:
-                best[row, col] = res[q] - S[q] / radius if res[q] > -np.inf else -np.inf
+        _store(best, res, S, OG, cell_major, cell_minor, count, x_major, radius, False)
+        if both:
+            back_S = np.empty(count)
+            back_G = np.empty(count)
+            back_OG = np.empty(count)
+            back_K = np.empty(count, np.int64)
+            for q in range(count):
+                back_S[q] = -S[count - 1 - q]
+                back_G[q] = G[count - 1 - q]
+                back_OG[q] = OG[count - 1 - q]
+                back_K[q] = -K[count - 1 - q]
+            _window_max_slope(back_S, back_G, back_OG, back_K, window, near, res)
+            _store(best_back, res, back_S, back_OG, cell_major, cell_minor, count, x_major,
+                   radius, True)
+
+
+@njit(cache=True)
+def _store(best, res, S, OG, cell_major, cell_minor, count, x_major, radius, reverse):
+    """Tangents of one line's horizons into their cells (``reverse``: the line's samples
+    are in reverse order of the cell lists)."""
+    for q in range(count):
+        i = count - 1 - q if reverse else q
+        if x_major:
+            row, col = cell_minor[i], cell_major[i]
+        else:
+            row, col = cell_major[i], cell_minor[i]
+        if not math.isfinite(OG[q]):
+            best[row, col] = np.nan
+        else:
+            best[row, col] = res[q] - S[q] / radius if res[q] > -np.inf else -np.inf
 
 
 NEAR_FIELD_SAMPLES = 16
@@ -349,21 +375,42 @@ def horizon_angles(heights_m: np.ndarray, pixel_m: float, azimuths_deg: np.ndarr
     azimuths = np.asarray(azimuths_deg, dtype=float)
     out = np.zeros((azimuths.size, *z.shape), dtype=np.float32)
     best = np.full(z.shape, -np.inf)
+    back = np.full(z.shape, -np.inf)
+    opposite = _opposite_indices(azimuths)
     for a, az_deg in enumerate(azimuths):
+        b = opposite[a]
+        if 0 <= b < a:
+            continue  # swept with its opposite
         dcol, drow = _direction(az_deg)
         window = window_samples(max_distance_m, pixel_m, az_deg)
         near = min(NEAR_FIELD_SAMPLES, window + 1)
         _horizon_pass(z, int(origin[0]), int(origin[1]), dcol, drow, float(pixel_m), window,
-                      near, float(radius_m), float(observer_height_m), best)
-        step = pixel_m * math.hypot(1.0, min(abs(dcol), abs(drow)) / max(abs(dcol), abs(drow)))
-        _near_field_pass(z, dcol, drow, step / pixel_m, step, near, float(radius_m),
-                         float(observer_height_m), best)
-        none_in_reach = best == -np.inf
-        np.degrees(np.arctan(best, out=best), out=best)  # numpy's SIMD arctan
-        best[none_in_reach] = 0.0
-        out[a] = best
-        best.fill(-np.inf)
+                      near, float(radius_m), float(observer_height_m), best, b > a, back)
+        _finish_azimuth(z, out, a, best, dcol, drow, pixel_m, near, radius_m,
+                        observer_height_m)
+        if b > a:
+            _finish_azimuth(z, out, b, back, -dcol, -drow, pixel_m, near, radius_m,
+                            observer_height_m)
     return out
+
+
+def _opposite_indices(azimuths: np.ndarray) -> np.ndarray:
+    """For each azimuth, the index of the one 180° away in the list (−1 when absent)."""
+    index = {round(float(a) % 360.0, 9): i for i, a in enumerate(azimuths)}
+    return np.array([index.get(round((float(a) + 180.0) % 360.0, 9), -1) for a in azimuths])
+
+
+def _finish_azimuth(z, out, a, best, dcol, drow, pixel_m, near, radius_m, observer_height_m):
+    """Add the near field to one azimuth's swept tangents and store them as degrees in
+    ``out[a]``; ``best`` is reset for the next azimuth."""
+    step = pixel_m * math.hypot(1.0, min(abs(dcol), abs(drow)) / max(abs(dcol), abs(drow)))
+    _near_field_pass(z, dcol, drow, step / pixel_m, step, near, float(radius_m),
+                     float(observer_height_m), best)
+    none_in_reach = best == -np.inf
+    np.degrees(np.arctan(best, out=best), out=best)  # numpy's SIMD arctan
+    best[none_in_reach] = 0.0
+    out[a] = best
+    best.fill(-np.inf)
 
 
 @njit(cache=True, parallel=True)
