@@ -422,3 +422,31 @@ def test_nested_tiles_rank_sites_at_their_resolution(shared_data, atlas_features
                           float(result.table.iloc[0]["lon"]))
     assert info["terrain_m"] == float(result.table.iloc[0]["terrain_m"])
     assert info["observer_height_m"] == 2.0
+
+
+def test_psr_distance_equals_the_distance_to_the_polygons():
+    """Distances through boundary pieces equal shapely's distance to the whole polygons
+    (holes, multipolygons, points inside, on and far away)."""
+    import geopandas as gpd
+    import shapely
+
+    from lunatlas.crs import MOON_SOUTH_POLAR
+    from lunatlas.siting.terrain import psr_distance_km
+
+    rng = np.random.default_rng(5)
+    angles = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+    radii = 30e3 + 3e3 * np.sin(5 * angles)  # a wavy outline of 200 vertices
+    ring = list(zip(radii * np.cos(angles), radii * np.sin(angles), strict=True))
+    holed = shapely.Polygon(ring, [[(-5e3, -5e3), (5e3, -5e3), (5e3, 5e3), (-5e3, 5e3)]])
+    pair = shapely.MultiPolygon([shapely.box(60e3, 0, 70e3, 10e3),
+                                 shapely.box(80e3, -40e3, 90e3, -30e3)])
+    psr = gpd.GeoDataFrame(geometry=[holed, pair], crs=MOON_SOUTH_POLAR)
+    x = rng.uniform(-120e3, 120e3, (40, 50))
+    y = rng.uniform(-120e3, 120e3, (40, 50))
+    x[0, 0], y[0, 0] = 0.0, 0.0  # in the hole
+    x[0, 1], y[0, 1] = 60e3, 5e3  # on a boundary
+    got = psr_distance_km(psr, MOON_SOUTH_POLAR, x, y)
+    points = shapely.points(x, y)
+    want = np.minimum(shapely.distance(points, holed), shapely.distance(points, pair)) / 1000.0
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    assert got[0, 0] == pytest.approx(5.0) and got[0, 1] == 0.0

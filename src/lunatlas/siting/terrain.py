@@ -179,10 +179,43 @@ def psr_distance_km(psr: gpd.GeoDataFrame, crs: CRS, x: np.ndarray, y: np.ndarra
     import shapely
 
     shapes = psr.to_crs(crs).geometry.to_numpy()
-    tree = shapely.STRtree(shapes)
     points = shapely.points(np.ravel(x), np.ravel(y))
-    _, distance = tree.query_nearest(points, return_distance=True, all_matches=False)
-    return (np.asarray(distance) / 1000.0).reshape(np.shape(x))
+    distance = np.zeros(len(points))
+    inside = np.zeros(len(points), dtype=bool)
+    point_idx, _ = shapely.STRtree(shapes).query(points, predicate="intersects")
+    inside[point_idx] = True
+    # Outside, the distance to a polygon is the distance to its boundary. Cut into pieces of
+    # a few vertices, the boundaries give the tree tight boxes and each distance is short to
+    # compute: the same distances as to the whole polygons, found many times faster.
+    pieces = _boundary_pieces(shapes, PSR_PIECE_VERTICES)
+    if len(pieces) == 0:
+        return np.full(np.shape(x), np.inf)
+    outside = ~inside
+    _, distance[outside] = shapely.STRtree(pieces).query_nearest(
+        points[outside], return_distance=True, all_matches=False)
+    return (distance / 1000.0).reshape(np.shape(x))
+
+
+PSR_PIECE_VERTICES = 16
+"""Vertices per boundary piece in :func:`psr_distance_km`."""
+
+
+def _boundary_pieces(shapes: np.ndarray, size: int) -> np.ndarray:
+    """Every ring of the polygons as line strings of ``size`` + 1 vertices (overlapping by
+    one, so that together they are the whole boundary)."""
+    import shapely
+
+    rings = shapely.get_rings(shapely.get_parts(shapes))
+    coords, piece_of_vertex = [], []
+    for ring in rings:
+        xy = shapely.get_coordinates(ring)
+        for start in range(0, len(xy) - 1, size):
+            piece = xy[start:start + size + 1]
+            piece_of_vertex.append(np.full(len(piece), len(coords)))
+            coords.append(piece)
+    if not coords:
+        return np.array([], dtype=object)
+    return shapely.linestrings(np.concatenate(coords), indices=np.concatenate(piece_of_vertex))
 
 
 def load_psr_polygons(pole: str | None, data_dir: Path | None) -> gpd.GeoDataFrame | None:
