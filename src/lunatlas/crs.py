@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from pyproj import CRS, Transformer
+from pyproj import CRS, Geod, Transformer
 
 from lunatlas.errors import LunarCRSError
 
@@ -140,6 +140,26 @@ def to_lonlat(crs: CRS, x: ArrayLike, y: ArrayLike) -> tuple[NDArray, NDArray]:
         np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     )
     return normalize_longitude(lon), np.asarray(lat, dtype=float)
+
+
+MOON_GEOD = Geod(a=MOON_RADIUS_M, b=MOON_RADIUS_M)
+"""Geodesics on the IAU 2015 lunar sphere."""
+
+
+def sphere_area_m2(geometry) -> float:
+    """Area (m²) of a lon/lat polygon or multipolygon on the lunar sphere (edges are
+    geodesics: densify lon/lat-line edges first).
+
+    The sum ``Geod.geometry_area_perimeter`` makes (each ring's signed area, holes by their
+    orientation, parts added), with the rings' coordinates read as arrays: its per-ring
+    ``.xy`` conversion was most of its time."""
+    import shapely
+
+    total = 0.0
+    for ring in shapely.get_rings(shapely.get_parts(geometry)):
+        lonlat = shapely.get_coordinates(ring)
+        total += MOON_GEOD.polygon_area_perimeter(lonlat[:, 0], lonlat[:, 1])[0]
+    return abs(total)
 
 
 def great_circle_distance_m(

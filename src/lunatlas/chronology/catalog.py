@@ -23,13 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Geod
 
 from lunatlas.chronology.counts import CraterCount
-from lunatlas.crs import MOON_RADIUS_M
+from lunatlas.crs import MOON_GEOD, MOON_RADIUS_M, sphere_area_m2
 from lunatlas.errors import InputError
 
-MOON_GEOD = Geod(a=MOON_RADIUS_M, b=MOON_RADIUS_M)
 MIN_CRATERS = 10
 """Fewer craters in range than this: no model age (the Poisson σ would exceed ~30 %)."""
 
@@ -65,17 +63,8 @@ def get_catalogue(name: str) -> Catalogue:
 
 def area_km2(geometry) -> float:
     """Area (km²) of a lon/lat polygon on the Moon's sphere (edges are lon/lat lines,
-    densified to 0.05° so that the geodesic area follows them).
-
-    Same sum as ``Geod.geometry_area_perimeter`` (each ring's signed area: exteriors and
-    holes by their orientation, parts added), with the rings' coordinates taken as arrays
-    (its per-ring ``.xy`` conversion was most of the time)."""
-    rings = shapely.get_rings(shapely.get_parts(shapely.segmentize(geometry, 0.05)))
-    total = 0.0
-    for ring in rings:
-        lonlat = shapely.get_coordinates(ring)
-        total += MOON_GEOD.polygon_area_perimeter(lonlat[:, 0], lonlat[:, 1])[0]
-    return abs(total) / 1e6
+    densified to 0.05° so that the geodesic area follows them)."""
+    return sphere_area_m2(shapely.segmentize(geometry, 0.05)) / 1e6
 
 
 def perimeter_km(geometry) -> float:

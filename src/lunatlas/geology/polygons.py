@@ -13,13 +13,10 @@ import pandas as pd
 import shapely
 from affine import Affine
 from numpy.typing import NDArray
-from pyproj import Geod
 from rasterio.features import shapes
 
-from lunatlas.crs import MOON_GEOGRAPHIC, MOON_RADIUS_M
+from lunatlas.crs import MOON_GEOGRAPHIC, MOON_RADIUS_M, sphere_area_m2
 from lunatlas.geology.units import unit_table
-
-MOON_GEOD = Geod(a=MOON_RADIUS_M, b=MOON_RADIUS_M)
 
 UNIT_COLUMNS = ("symbol", "name", "epoch", "epoch_young_ga", "epoch_old_ga", "description",
                 "area_km2", "ambiguity", "source")
@@ -27,7 +24,7 @@ UNIT_COLUMNS = ("symbol", "name", "epoch", "epoch_young_ga", "epoch_old_ga", "de
 
 def area_km2(geometries: gpd.GeoSeries | NDArray) -> NDArray[np.float64]:
     """Areas (km²) of lon/lat polygons on the IAU 2015 Moon sphere (R = 1 737.4 km)."""
-    return np.array([abs(MOON_GEOD.geometry_area_perimeter(g)[0]) / 1e6 for g in geometries])
+    return np.array([sphere_area_m2(g) / 1e6 for g in geometries])
 
 
 def pixel_areas_km2(shape: tuple[int, int], transform: Affine) -> NDArray[np.float64]:
@@ -54,16 +51,18 @@ def vectorise_classes(classes: NDArray[np.uint8], transform: Affine, table: list
     ``table`` maps class codes to symbols (and the symbol a code may be confused with);
     record ids are ``unit:<symbol>:<n>`` numbered by decreasing area within the symbol.
     """
-    by_code = {int(row["code"]): row for row in table}
+    attributes = {}  # per class code, looked up once
+    for row in table:
+        other = row.get("ambiguous_with", "")
+        attributes[int(row["code"])] = {
+            **unit_attributes(row["symbol"]),
+            "ambiguity": (f"colour shared with {other}; no 1:5M label point inside resolves "
+                          "it" if other else ""),
+            "source": f"{source}: {provenance}"}
     records = []
     for geometry, value in shapes(classes, mask=classes > 0, transform=transform,
                                   connectivity=8):
-        row = by_code[int(value)]
-        other = row.get("ambiguous_with", "")
-        ambiguity = (f"colour shared with {other}; no 1:5M label point inside resolves it"
-                     if other else "")
-        records.append({**unit_attributes(row["symbol"]), "ambiguity": ambiguity,
-                        "source": f"{source}: {provenance}",
+        records.append({**attributes[int(value)],
                         "geometry": shapely.geometry.shape(geometry)})
     frame = gpd.GeoDataFrame(pd.DataFrame(records), geometry="geometry", crs=MOON_GEOGRAPHIC)
     return number_units(frame)
