@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
@@ -421,26 +422,27 @@ def _apply_op(rows: pd.DataFrame, op: _Op, schema: LayerSchema, edition: int,
                 close(rid, "removed")
         return rows
     assert op.frame is not None
-    new_rows = []
-    for _, rec in op.frame.iterrows():
-        rid = rec["record_id"]
+    ids = op.frame["record_id"].tolist()
+    keep = np.ones(len(ids), dtype=bool)
+    for position, rid in enumerate(ids):  # records only compared where the id exists
         if rid in current_ids.index:
-            changes = record_changes(rows.loc[current_ids[rid]], rec, list(schema.columns),
-                                     geometry)
+            changes = record_changes(rows.loc[current_ids[rid]], op.frame.iloc[position],
+                                     list(schema.columns), geometry)
             if not changes:
+                keep[position] = False
                 continue
             close(rid, "changed")
             action, detail = "changed", ", ".join(c.field for c in changes)
         else:
             action, detail = "added", ""
-        new_rows.append(rec)
         provenance.append({"edition": edition, "layer": op.layer, "record_id": rid,
                            "action": action, "source": op.source, "detail": detail})
     if op.kind == "replace":
-        for rid in sorted(set(current_ids.index) - set(op.frame["record_id"])):
+        for rid in sorted(set(current_ids.index) - set(ids)):
             close(rid, "removed")
-    if new_rows:
-        added = pd.DataFrame(new_rows).assign(edition_added=edition, edition_removed=pd.NA)
+    if keep.any():
+        added = pd.DataFrame(op.frame[keep]).assign(edition_added=edition,
+                                                    edition_removed=pd.NA)
         if geometry:
             added = gpd.GeoDataFrame(added, geometry="geometry", crs=MOON_GEOGRAPHIC)
         rows = pd.concat([rows, added], ignore_index=True)
