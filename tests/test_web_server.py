@@ -72,11 +72,11 @@ def test_slow_clients_are_closed_and_others_served(running):
         slow.append(sock)
     assert httpx.get(url, timeout=5).status_code == 200  # served while they hang
     assert not _closed_by_server(slow[-1]), "closed before its deadline"
-    time.sleep(1.5)
+    time.sleep(2.5)  # the deadline is 1 s: margin for a loaded machine
     closed = [_closed_by_server(s) for s in slow]
     for sock in slow:
         sock.close()
-    assert all(closed), f"{closed.count(False)} slow connection(s) still open after 1 s"
+    assert all(closed), f"{closed.count(False)} slow connection(s) still open after 2.5 s"
     # A keep-alive client sending whole requests is not cut by the read deadline.
     with httpx.Client(timeout=5) as client:
         for _ in range(3):
