@@ -143,6 +143,8 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
                           stack: TerrainStack | None = None) -> LightMaps:
     """Same as :func:`light_map`, tile by tile on a dask cluster (halo = max distance, or
     the stack's near field; the stack's files must be readable by the workers)."""
+    from dask.distributed import as_completed
+
     pixel = _square_pixel(dem)
     sun, earth = sun_earth if sun_earth is not None else sun_earth_vectors_me(times)
     radius = float(dem.attrs.get("reference_radius_m", MOON_RADIUS_M))
@@ -155,8 +157,6 @@ def light_map_distributed(dem: xr.DataArray, times: np.ndarray, step_hours: floa
     sun_f, earth_f = client.scatter([sun, earth], broadcast=True)
     stack_f = client.scatter(stack, broadcast=True) if stack is not None else None
     near = near_field_m((ny, nx), pixel, max_distance_m)  # the whole grid's, for every tile
-    from dask.distributed import as_completed
-
     corners = [(r, c) for r in range(0, ny, tile_px) for c in range(0, nx, tile_px)]
     places = {}
 
