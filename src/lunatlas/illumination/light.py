@@ -94,81 +94,6 @@ def cell_geometry(lat_deg, lon_deg, height_m, convergence_deg, radius_m) -> Cell
     return CellGeometry(lat, lon, pos, np.asarray(convergence_deg, float).ravel())
 
 
-@njit(cache=True, parallel=True)
-def _light_map_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, valid,
-                      sun_sum, dark_max, dark_edge, earth_sum, gap_max):
-    n_az, ny, nx = horizons.shape
-    n_t = sun.shape[0]
-    for idx in prange(ny * nx):
-        row = idx // nx
-        col = idx % nx
-        if not valid[idx]:
-            sun_sum[idx] = np.nan
-            dark_max[idx] = -1
-            dark_edge[idx] = 0
-            earth_sum[idx] = np.nan
-            gap_max[idx] = -1
-            continue
-        slat = math.sin(math.radians(lat[idx]))
-        clat = math.cos(math.radians(lat[idx]))
-        slon = math.sin(math.radians(lon[idx]))
-        clon = math.cos(math.radians(lon[idx]))
-        px, py, pz = pos[idx, 0], pos[idx, 1], pos[idx, 2]
-        # Elevations beyond the cell's lowest/highest horizon need no azimuth lookup.
-        h_lo = np.inf
-        h_hi = -np.inf
-        for a in range(n_az):
-            h_lo = min(h_lo, horizons[a, row, col])
-            h_hi = max(h_hi, horizons[a, row, col])
-        total = 0.0
-        seen = 0
-        dark_run = 0
-        dark_best = 0  # runs that start and end inside the period
-        edge_best = 0  # runs cut by the start or the end of the period
-        from_start = True
-        gap_run = 0
-        gap_best = 0
-        for t in range(n_t):
-            up, east, north, dist = _up_east_north(sun[t, 0], sun[t, 1], sun[t, 2], px, py, pz,
-                                                   slat, clat, slon, clon)
-            el = math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
-            radius = sun_radius[t]
-            if el - radius >= h_hi:
-                frac = 1.0
-            elif el + radius <= h_lo:
-                frac = 0.0
-            else:
-                az = math.degrees(math.atan2(east, north))
-                frac = _disc_fraction(el, _horizon_at(horizons, row, col, az + conv[idx]),
-                                      radius)
-            total += frac
-            if frac <= 0.0:
-                dark_run += 1
-            else:
-                if from_start:
-                    edge_best = max(edge_best, dark_run)
-                else:
-                    dark_best = max(dark_best, dark_run)
-                dark_run = 0
-                from_start = False
-            up, east, north, dist = _up_east_north(earth[t, 0], earth[t, 1], earth[t, 2], px,
-                                                   py, pz, slat, clat, slon, clon)
-            el = math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
-            if el > h_hi or (el > h_lo and el > _horizon_at(
-                    horizons, row, col, math.degrees(math.atan2(east, north)) + conv[idx])):
-                seen += 1
-                gap_run = 0
-            else:
-                gap_run += 1
-                gap_best = max(gap_best, gap_run)
-        edge_best = max(edge_best, dark_run)
-        sun_sum[idx] = total / n_t
-        dark_max[idx] = max(dark_best, edge_best)
-        dark_edge[idx] = 1 if edge_best > 0 and edge_best >= dark_best else 0
-        earth_sum[idx] = seen / n_t
-        gap_max[idx] = gap_best
-
-
 @njit(cache=True)
 def _extrema_tables(horizons, row, col, low, high):
     """One cell's horizon nodes laid out three times over (node j − A … 2A, so azimuths
@@ -286,12 +211,20 @@ def _skip(low, high, n_az, el, grid_az, t, windows, slat, clat, pad, above, hint
     return 0, 0
 
 
+@njit(cache=True, inline="always")
+def _grid_azimuth(east, north, convergence):
+    """Grid azimuth (°) of a direction given by its local east and north components."""
+    return math.degrees(math.atan2(east, north)) + convergence
+
+
 @njit(cache=True, parallel=True)
-def _light_map_bounded_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, valid,
-                              sun_windows, earth_windows, sun_sum, dark_max, dark_edge,
-                              earth_sum, gap_max, evaluations):
-    """Same summaries as :func:`_light_map_kernel`, evaluating only the instants that bounds
-    on the bodies' motion cannot classify (see :func:`light_maps`)."""
+def _light_map_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, valid, bounded,
+                      sun_windows, earth_windows, sun_sum, dark_max, dark_edge, earth_sum,
+                      gap_max, evaluations):
+    """Per-cell light summaries. Every instant is evaluated unless ``bounded``: then, after
+    an instant with the body wholly on one side of the horizon, the instants that bounds on
+    its motion (``*_windows``, :func:`motion_windows`) put on that side too are counted
+    without evaluating them. Evaluated instants are the same arithmetic either way."""
     n_az, ny, nx = horizons.shape
     n_t = sun.shape[0]
     r_max = 0.0
@@ -300,30 +233,37 @@ def _light_map_bounded_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, ea
     levels = 1  # the top level spans all A nodes
     while (1 << (levels - 1)) < n_az:
         levels += 1
+    width = 3 * n_az + 1 if bounded else 1
     for idx in prange(ny * nx):
         row = idx // nx
         col = idx % nx
-        low = np.empty((levels, 3 * n_az + 1))
-        high = np.empty((levels, 3 * n_az + 1))
         if not valid[idx]:
             sun_sum[idx] = np.nan
             dark_max[idx] = -1
             dark_edge[idx] = 0
             earth_sum[idx] = np.nan
             gap_max[idx] = -1
+            evaluations[idx] = 0
             continue
         slat = math.sin(math.radians(lat[idx]))
         clat = math.cos(math.radians(lat[idx]))
         slon = math.sin(math.radians(lon[idx]))
         clon = math.cos(math.radians(lon[idx]))
         px, py, pz = pos[idx, 0], pos[idx, 1], pos[idx, 2]
-        _extrema_tables(horizons, row, col, low, high)
-        h_lo = low[levels - 1, n_az]  # the cell's lowest and highest horizon
-        h_hi = high[levels - 1, n_az]
+        # Elevations beyond the cell's lowest/highest horizon need no azimuth lookup.
+        h_lo = np.inf
+        h_hi = -np.inf
+        for a in range(n_az):
+            h_lo = min(h_lo, horizons[a, row, col])
+            h_hi = max(h_hi, horizons[a, row, col])
+        low = np.empty((levels, width))
+        high = np.empty((levels, width))
+        if bounded:
+            _extrema_tables(horizons, row, col, low, high)
         total = 0.0
         dark_run = 0
-        dark_best = 0
-        edge_best = 0
+        dark_best = 0  # runs that start and end inside the period
+        edge_best = 0  # runs cut by the start or the end of the period
         from_start = True
         count = 0
         hint = 0
@@ -332,18 +272,20 @@ def _light_map_bounded_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, ea
             up, east, north, dist = _up_east_north(sun[t, 0], sun[t, 1], sun[t, 2], px, py, pz,
                                                    slat, clat, slon, clon)
             el = math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
-            grid_az = math.degrees(math.atan2(east, north)) + conv[idx]
             radius = sun_radius[t]
-            # The direct kernel's arithmetic, shortcuts included: the same outcome bit for bit.
+            grid_az = np.nan
             if el - radius >= h_hi:
                 frac = 1.0
             elif el + radius <= h_lo:
                 frac = 0.0
             else:
+                grid_az = _grid_azimuth(east, north, conv[idx])
                 frac = _disc_fraction(el, _horizon_at(horizons, row, col, grid_az), radius)
             count += 1
             k = 0
-            if frac >= 1.0 or frac <= 0.0:
+            if bounded and (frac >= 1.0 or frac <= 0.0):
+                if math.isnan(grid_az):
+                    grid_az = _grid_azimuth(east, north, conv[idx])
                 k, hint = _skip(low, high, n_az, el, _degrees_0_360(grid_az), t, sun_windows,
                                 slat, clat, r_max, frac >= 1.0, hint)
             total += frac + k * frac
@@ -367,12 +309,21 @@ def _light_map_bounded_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, ea
             up, east, north, dist = _up_east_north(earth[t, 0], earth[t, 1], earth[t, 2], px,
                                                    py, pz, slat, clat, slon, clon)
             el = math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
-            grid_az = math.degrees(math.atan2(east, north)) + conv[idx]
-            visible = el > h_hi or (el > h_lo and el > _horizon_at(horizons, row, col,
-                                                                  grid_az))
+            grid_az = np.nan
+            if el > h_hi:
+                visible = True
+            elif el <= h_lo:
+                visible = False
+            else:
+                grid_az = _grid_azimuth(east, north, conv[idx])
+                visible = el > _horizon_at(horizons, row, col, grid_az)
             count += 1
-            k, hint = _skip(low, high, n_az, el, _degrees_0_360(grid_az), t, earth_windows,
-                            slat, clat, 0.0, visible, hint)
+            k = 0
+            if bounded:
+                if math.isnan(grid_az):
+                    grid_az = _grid_azimuth(east, north, conv[idx])
+                k, hint = _skip(low, high, n_az, el, _degrees_0_360(grid_az), t,
+                                earth_windows, slat, clat, 0.0, visible, hint)
             if visible:
                 seen += 1 + k
                 gap_run = 0
@@ -486,14 +437,12 @@ def light_maps_counted(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km:
     horizons = np.asarray(horizons_deg)  # a strided band of a larger map is fine
     common = (horizons, geometry.lat_deg, geometry.lon_deg, geometry.position_km,
               geometry.convergence_deg, sun, sun_angular_radius_deg(sun), earth, valid)
-    if method == "direct":
-        _light_map_kernel(*common, *outs)
-        evaluations = np.where(valid, 2 * sun.shape[0], 0)
-    else:
-        cell_radius = float(np.linalg.norm(geometry.position_km, axis=1).max())
-        evaluations = np.zeros(n, np.int64)
-        _light_map_bounded_kernel(*common, motion_windows(sun, cell_radius),
-                                  motion_windows(earth, cell_radius), *outs, evaluations)
+    bounded = method == "bounded"
+    cell_radius = float(np.linalg.norm(geometry.position_km, axis=1).max())
+    windows = [motion_windows(body, cell_radius) if bounded else np.empty((0, 1, 4))
+               for body in (sun, earth)]
+    evaluations = np.empty(n, np.int64)
+    _light_map_kernel(*common, bounded, *windows, *outs, evaluations)
     fraction, dark, dark_edge, earth_fraction, gap = outs
     to_days = step_hours / 24.0
     dark_days = np.where(dark >= 0, dark * to_days, np.nan)
