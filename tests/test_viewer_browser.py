@@ -2,9 +2,6 @@
 server on loopback, toggles a layer, clicks a point and reads the popup; screenshot kept."""
 
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -22,31 +19,18 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
     from click.testing import CliRunner
 
     from lunatlas.cli.main import cli
     from lunatlas.web import create_app
+    from tests.servers import serving
 
     out = tmp_path_factory.mktemp("viewer")
     result = CliRunner().invoke(cli, ["site", "--out", str(out), "--start", "2026-01-01",
                                       "--end", "2026-02-01", "--step", "12"])
     assert result.exit_code == 0, result.output
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(out / "atlas.gpkg"), host="127.0.0.1", port=port,
-                            log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", out
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(out / "atlas.gpkg")) as port:
+        yield f"http://127.0.0.1:{port}", out
 
 
 def test_viewer_toggle_click_popup_screenshot(server):

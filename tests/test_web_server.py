@@ -3,7 +3,6 @@ within the read timeout loses its connection, while ordinary clients are served.
 
 import shutil
 import socket
-import threading
 import time
 
 import httpx
@@ -12,29 +11,13 @@ import pytest
 
 @pytest.fixture
 def running(built_atlas, tmp_path):
-    import uvicorn
-
     from lunatlas.web import create_app
-    from lunatlas.web.server import MAX_CONNECTIONS, protocol_with_read_timeout
+    from tests.servers import serving
 
     atlas = tmp_path / "atlas.gpkg"
     shutil.copyfile(built_atlas, atlas)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(create_app(atlas), host="127.0.0.1", port=port, log_level="warning",
-                            http=protocol_with_read_timeout(1.0), timeout_keep_alive=5,
-                            limit_concurrency=MAX_CONNECTIONS)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(atlas), read_timeout_s=1.0) as port:
+        yield port
 
 
 def _closed_by_server(sock: socket.socket) -> bool:

@@ -69,9 +69,20 @@ def protocol_with_read_timeout(read_timeout_s: float) -> type[ReadDeadlineProtoc
                 {"read_timeout_s": float(read_timeout_s)})
 
 
+def service_config(app, host: str, port: int, read_timeout_s: float = READ_TIMEOUT_S,
+                   log_level: str = "info"):
+    """The uvicorn configuration the service runs with: bounded connections, idle
+    keep-alive closed after :data:`KEEP_ALIVE_S`, each request read within
+    ``read_timeout_s``."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                          http=protocol_with_read_timeout(read_timeout_s),
+                          timeout_keep_alive=KEEP_ALIVE_S, limit_concurrency=MAX_CONNECTIONS)
+
+
 def run_service(app, host: str, port: int, read_timeout_s: float = READ_TIMEOUT_S) -> None:
     """Serve ``app`` with uvicorn: loopback by default, bounded connections and reads."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="info", http=protocol_with_read_timeout(
-        read_timeout_s), timeout_keep_alive=KEEP_ALIVE_S, limit_concurrency=MAX_CONNECTIONS)
+    uvicorn.Server(service_config(app, host, port, read_timeout_s)).run()
