@@ -45,36 +45,16 @@ def _rises(chain, n, reverse, S, G, s_obs, g_obs, i):
 
 @njit(cache=True)
 def _max_on_chain(chain, n, reverse, S, G, s_obs, g_obs):
-    """Max chord slope from an observer right of an upper convex chain.
-
-    Chord slopes along the chain rise, then fall; the peak is wanted. With the Moon's
-    curvature in g the chain is long, and the peak usually lies near its right end (the
-    observer's side), so the search gallops leftward from there (1, 2, 4, … points), then
-    bisects the last gallop: O(log distance to the peak) comparisons, none with a
-    division; the winner's slope is divided out once."""
-    if n < 2:
-        q = chain[0]
-        return _slope(s_obs, g_obs, S[q], G[q])
-    # Invariant: the peak is at index ≤ hi (the chord does not rise after hi).
-    hi = n - 1
-    if _rises(chain, n, reverse, S, G, s_obs, g_obs, n - 2):
-        lo = n - 1
-    else:
-        hi = n - 2
-        step = 1
-        lo = 0
-        while hi - step >= 0:
-            if _rises(chain, n, reverse, S, G, s_obs, g_obs, hi - step):
-                lo = hi - step + 1  # it rises at hi − step: the peak is past it
-                break
-            hi -= step
-            step *= 2
-        while lo < hi:  # first index in [lo, hi] where the chord stops rising
-            mid = (lo + hi) // 2
-            if _rises(chain, n, reverse, S, G, s_obs, g_obs, mid):
-                lo = mid + 1
-            else:
-                hi = mid
+    """Max chord slope from an observer right of an upper convex chain: the slopes rise,
+    then fall, and a binary search finds the peak, comparing slopes without dividing; the
+    winner's slope is divided out once."""
+    lo, hi = 0, n - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _rises(chain, n, reverse, S, G, s_obs, g_obs, mid):
+            lo = mid + 1
+        else:
+            hi = mid
     q = chain[n - 1 - lo] if reverse else chain[lo]
     return _slope(s_obs, g_obs, S[q], G[q])
 
