@@ -187,10 +187,9 @@ def date_polygons(polygons, catalogues: dict[str, pd.DataFrame], system,
         point_idx, poly_idx = tree.query(points, predicate="within")
         owners = np.flatnonzero(usable)[poly_idx]
         areas = np.full(len(geometries), np.nan)  # measured when first needed, then kept
-        for i in np.unique(owners):
-            areas[i] = area_km2(covered[i])
         sizes = np.zeros(len(geometries))
         for i in np.unique(owners):
+            areas[i] = area_km2(covered[i])
             sizes[i] = largest_on(areas[i])
         fits = diam[in_range][point_idx] < sizes[owners]  # no crater wider than its polygon
         point_idx, owners = point_idx[fits], owners[fits]
