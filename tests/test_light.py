@@ -209,14 +209,17 @@ def year_hourly():
     return times, sun_earth_vectors_me(times)
 
 
-@pytest.mark.parametrize("lat, lon", [(-89.6, 40.0), (-87.0, 200.0), (-70.0, 30.0),
-                                      (2.0, 88.0)])
-def test_bounded_light_maps_equal_the_direct_computation(year_hourly, lat, lon):
+@pytest.mark.parametrize("lat, lon, pixel", [(-89.6, 40.0, 150.0), (-87.0, 200.0, 150.0),
+                                             (-70.0, 30.0, 150.0), (2.0, 88.0, 150.0),
+                                             (-88.5, 300.0, 1_500.0)])
+def test_bounded_light_maps_equal_the_direct_computation(year_hourly, lat, lon, pixel):
     """The default light maps skip instants whose outcome bounds on the Sun's and Earth's
-    motion settle; every summary must equal evaluating every instant: fractions to
-    rounding, longest night and Earth gap exactly, the same never-lit and cut-night cells.
-    Rough terrain near the pole (Sun grazing a jagged horizon), at mid-latitude, and at the
-    limb (Earth rising and setting with libration), hourly for a year."""
+    motion settle, for blocks of cells at once; every summary must equal evaluating every
+    instant at every cell: fractions to rounding, longest night and Earth gap exactly, the
+    same never-lit and cut-night cells. Rough terrain near the pole (Sun grazing a jagged
+    horizon), at mid-latitude, and at the limb (Earth rising and setting with libration),
+    hourly for a year; a grid that blocks do not tile, with holes (NaN heights), and one of
+    1.5 km cells (blocks 12 km across, whose cells see the Sun and Earth further apart)."""
     from lunatlas.illumination.horizon import horizon_angles
     from lunatlas.illumination.light import light_maps_counted
     from lunatlas.illumination.pipeline import azimuths, geometry_of
@@ -224,9 +227,10 @@ def test_bounded_light_maps_equal_the_direct_computation(year_hourly, lat, lon):
 
     _, (sun, earth) = year_hourly
     rng = np.random.default_rng(7)
-    n, pixel = 25, 150.0
+    n = 25
     heights = (0.6 * conical_pit(radius_px=9, floor_px=2, depth=900.0, size=n)
-               + rng.normal(0.0, 60.0, (n, n)))
+               + rng.normal(0.0, 60.0, (n, n))) * (pixel / 150.0)
+    heights[3:5, 17:20] = np.nan
     grid = flat_grid(lat, lon, n=n, pixel=pixel, heights=heights)
     horizons = horizon_angles(grid.to_numpy(), pixel, azimuths(64), 3_000.0)
     geometry = geometry_of(grid)
@@ -237,5 +241,6 @@ def test_bounded_light_maps_equal_the_direct_computation(year_hourly, lat, lon):
     for name in ("longest_darkness_days", "longest_earth_gap_days", "never_lit",
                  "darkness_window_limited"):
         np.testing.assert_array_equal(getattr(bounded, name), getattr(direct, name))
-    assert 0.0 < direct.illumination_fraction.mean() < 1.0
+    assert 0.0 < np.nanmean(direct.illumination_fraction) < 1.0
+    assert np.isnan(direct.illumination_fraction[3:5, 17:20]).all()
     assert evaluated.sum() < 0.5 * all_pairs.sum()  # the bounds do settle most instants

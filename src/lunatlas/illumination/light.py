@@ -21,12 +21,10 @@ SUN_RADIUS_KM = 695_700.0
 
 @njit(cache=True, inline="always")
 def _disc_fraction(elevation_deg, horizon_deg, radius_deg):
-    """Fraction of a disc of angular radius r whose centre is (el − hor) above a level line."""
-    u = (elevation_deg - horizon_deg) / radius_deg
-    if u >= 1.0:
-        return 1.0
-    if u <= -1.0:
-        return 0.0
+    """Fraction of a disc of angular radius r whose centre is (el − hor) above a level line:
+    (π/2 + asin u + u√(1 − u²))/π for u = (el − hor)/r clamped to [−1, 1] (exactly 0 and 1
+    there; no branches: in the light kernels whether a disc is cut is hard to predict)."""
+    u = min(1.0, max(-1.0, (elevation_deg - horizon_deg) / radius_deg))
     return (0.5 * math.pi + math.asin(u) + u * math.sqrt(1.0 - u * u)) / math.pi
 
 
@@ -38,10 +36,12 @@ def _degrees_0_360(angle_deg):
     return wrapped if wrapped < 360.0 else 0.0
 
 
-@njit(cache=True, inline="always")
-def _horizon_at(horizons, row, col, grid_azimuth_deg):
-    """Horizon (°) toward a grid azimuth, linear between the A uniform azimuth nodes."""
-    n = horizons.shape[0]
+@njit(cache=True)
+def _horizon_at(nodes, q, grid_azimuth_deg):
+    """Horizon (°) toward a grid azimuth, linear between the A uniform azimuth nodes
+    ``nodes[q]`` (the nodes of several cells are rows of one array: a row view per call
+    would cost more than the interpolation)."""
+    n = nodes.shape[1]
     pos = _degrees_0_360(grid_azimuth_deg) * n / 360.0
     base = math.floor(pos)
     i0 = int(base)
@@ -49,7 +49,7 @@ def _horizon_at(horizons, row, col, grid_azimuth_deg):
         i0 = n - 1
     w = pos - base
     i1 = i0 + 1 if i0 + 1 < n else 0
-    return (1.0 - w) * horizons[i0, row, col] + w * horizons[i1, row, col]
+    return (1.0 - w) * nodes[q, i0] + w * nodes[q, i1]
 
 
 @njit(cache=True, inline="always")
@@ -95,16 +95,16 @@ def cell_geometry(lat_deg, lon_deg, height_m, convergence_deg, radius_m) -> Cell
 
 
 @njit(cache=True)
-def _extrema_tables(horizons, row, col, low, high):
-    """One cell's horizon nodes laid out three times over (node j − A … 2A, so azimuths
-    from −360° to 720° need no wrapping), as sparse tables: ``low[l, j]`` / ``high[l, j]``
-    are the min / max of laid-out nodes j … j + 2ˡ − 1 (for O(1) range queries)."""
-    n = horizons.shape[0]
+def _extrema_tables(node_low, node_high, low, high):
+    """Horizon nodes (lowest and highest over a block of cells) laid out three times over
+    (node j − A … 2A, so azimuths from −360° to 720° need no wrapping), as sparse tables:
+    ``low[l, j]`` / ``high[l, j]`` are the min / max of laid-out nodes j … j + 2ˡ − 1 (for
+    O(1) range queries)."""
+    n = node_low.shape[0]
     width = low.shape[1]
     for j in range(width):
-        value = horizons[(j + 2 * n) % n, row, col]
-        low[0, j] = value
-        high[0, j] = value
+        low[0, j] = node_low[j % n]
+        high[0, j] = node_high[j % n]
     span = 1
     for level in range(1, low.shape[0]):
         for j in range(width - 2 * span + 1):
@@ -113,7 +113,7 @@ def _extrema_tables(horizons, row, col, low, high):
         span *= 2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _horizon_extrema(low, high, n, lo_deg, hi_deg):
     """Lowest and highest horizon (°) over grid azimuths [lo, hi] ⊂ [−360°, 720°), with the
     linear interpolation between nodes of :func:`_horizon_at` (up to rounding: callers
@@ -126,13 +126,13 @@ def _horizon_extrema(low, high, n, lo_deg, hi_deg):
     hi = hi_deg * scale + n
     i = int(math.floor(lo))
     w = lo - i
-    h0 = (1.0 - w) * low[0, i] + w * low[0, i + 1]
+    h_min = (1.0 - w) * low[0, i] + w * low[0, i + 1]
+    h_max = (1.0 - w) * high[0, i] + w * high[0, i + 1]
+    first = i + 1
     i = int(math.floor(hi))
     w = hi - i
-    h1 = (1.0 - w) * low[0, i] + w * low[0, i + 1]
-    h_min = min(h0, h1)
-    h_max = max(h0, h1)
-    first = int(math.floor(lo)) + 1
+    h_min = min(h_min, (1.0 - w) * low[0, i] + w * low[0, i + 1])
+    h_max = max(h_max, (1.0 - w) * high[0, i] + w * high[0, i + 1])
     count = i - first + 1
     if count > 0:
         level = 0
@@ -150,30 +150,41 @@ SKIP_MAX_ELEVATION_DEG = 45.0
 """Bounds are used only while the body stays within this elevation (and 5° more)."""
 _BOUND_EPS_DEG = 1e-6
 """Safety margin (°) on every bound check, far above the rounding of the evaluations."""
+BLOCK_CELLS = 8
+"""The bounded method settles instants for square blocks of this many cells on a side."""
+_NEAR_EDGE_DEG = 1e-9
+"""Where a body's limb (Sun) or centre (Earth) is this close to the horizon, the
+azimuth is recomputed exactly rather than from the block's reference cell."""
+_NEAR_MAX_ELEVATION_DEG = 60.0
+"""Azimuths are taken from the reference cell's only below this elevation and for blocks
+whose spread is < 0.5°: then the block cells' azimuths differ by < 1° (0.0175 rad)."""
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _skip_ok(low, high, n_az, el, grid_az, windows, level, t, slat, clat, inv_cos, pad,
-             above):
-    """Whether the body surely stays on its side of the horizon over a window of instants.
+             spread, above):
+    """Whether the body surely stays on its side of every block cell's horizon over a
+    window of instants, seen from the block's reference cell at elevation ``el`` and grid
+    azimuth ``grid_az`` at instant ``t``.
 
     ``windows[t, level]`` = (Λ min, Λ max, |Δβ| max, parallax shift) over it, radians
     (see :func:`motion_windows`). Turning about the Moon's axis by Λ is turning about the
     cell's vertical by Λ·sin(lat) (azimuth −Λ·sin(lat), elevation kept) up to a displacement
-    ≤ |Λ|·cos(lat); the body's latitude change and the parallax shift add theirs. So the
-    elevation stays within el ± reach and the azimuth within the drifted range widened by
-    reach/cos(elevation)."""
+    ≤ |Λ|·cos(lat); the body's latitude change and the parallax shift add theirs, and
+    ``spread`` (°) how far any block cell sees the body from where the reference cell sees
+    it. So the elevation stays within el ± reach and the azimuth within the drifted range
+    widened by reach/cos(elevation)."""
     turn_lo = windows[t, level, 0]
     turn_hi = windows[t, level, 1]
     reach = math.degrees((clat * max(-turn_lo, turn_hi) + windows[t, level, 2]) * 1.001
-                         + windows[t, level, 3])
+                         + windows[t, level, 3]) + spread
     if reach > 5.0:
         return False
-    spread = reach * inv_cos
+    widen = reach * inv_cos
     a = -math.degrees(slat * turn_lo)
     b = -math.degrees(slat * turn_hi)
-    lo = grid_az + min(0.0, min(a, b)) - spread
-    hi = grid_az + max(0.0, max(a, b)) + spread
+    lo = grid_az + min(0.0, min(a, b)) - widen
+    hi = grid_az + max(0.0, max(a, b)) + widen
     h_min, h_max = _horizon_extrema(low, high, n_az, lo, hi)
     if above:
         return el - reach - pad - _BOUND_EPS_DEG >= h_max
@@ -181,33 +192,32 @@ def _skip_ok(low, high, n_az, el, grid_az, windows, level, t, slat, clat, inv_co
 
 
 @njit(cache=True)
-def _skip(low, high, n_az, el, grid_az, t, windows, slat, clat, pad, above, hint):
-    """How many instants after ``t`` are surely on the same side of the horizon as ``t``
-    (``above``: ≥ ``pad`` above the highest horizon the body can reach; else ≥ ``pad``
-    below the lowest): 0 or a power of two. The search starts at level ``hint`` (the last
-    skip's), going up while the bound holds or down until it does."""
+def _skip(low, high, n_az, el, grid_az, t, windows, slat, clat, pad, spread, above, hint):
+    """How many instants from ``t`` on (``t`` included) are surely on the same side of
+    every block cell's horizon (``above``: ≥ ``pad`` above the highest horizon the body
+    can reach; else ≥ ``pad`` below the lowest): 0, or 2ˡ + 1 cut at the end of the
+    period. The search starts at level ``hint`` (the last skip's), going up while the bound
+    holds or down until it does; returns the count and the level."""
     if abs(el) > SKIP_MAX_ELEVATION_DEG:
         return 0, 0
     x = math.radians(abs(el) + 5.0)
     inv_cos = 1.0 / (1.0 - 0.5 * x * x)  # ≥ 1 / cos x
-    n_t = windows.shape[0]
-    if t + 1 >= n_t:
-        return 0, 0
-    top = windows.shape[1] - 1
-    while t + (1 << top) >= n_t:
-        top -= 1
+    last = windows.shape[0] - 1
+    top = 0  # levels above the first window that reaches the end cover the same instants
+    while top < windows.shape[1] - 1 and t + (1 << top) < last:
+        top += 1
     level = min(hint, top)
     if _skip_ok(low, high, n_az, el, grid_az, windows, level, t, slat, clat, inv_cos, pad,
-                above):
+                spread, above):
         while level < top and _skip_ok(low, high, n_az, el, grid_az, windows, level + 1, t,
-                                       slat, clat, inv_cos, pad, above):
+                                       slat, clat, inv_cos, pad, spread, above):
             level += 1
-        return 1 << level, level
+        return min(1 << level, last - t) + 1, level
     while level > 0:
         level -= 1
         if _skip_ok(low, high, n_az, el, grid_az, windows, level, t, slat, clat, inv_cos,
-                    pad, above):
-            return 1 << level, level
+                    pad, spread, above):
+            return min(1 << level, last - t) + 1, level
     return 0, 0
 
 
@@ -217,126 +227,391 @@ def _grid_azimuth(east, north, convergence):
     return math.degrees(math.atan2(east, north)) + convergence
 
 
+@njit(cache=True, inline="always")
+def _elevation(up, dist):
+    """Elevation (°) of a direction from its local up component and length."""
+    return math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
+
+
+# Columns of a block's per-cell geometry (see _block_geometry).
+_SLAT, _CLAT, _SLON, _CLON, _PX, _PY, _PZ, _CONV, _SCONV, _CCONV, _H_LO, _H_HI = range(12)
+
+
+@njit(cache=True)
+def _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo, nodes, node_low,
+                    node_high):
+    """Fill ``geo`` (m, 12) and ``nodes`` (m, A: their horizons) for the block's cells
+    (flat indices ``cells``), and the block's lowest and highest horizon per node; return
+    the largest rotation (radians) between a cell's (grid east, grid north, up) frame and
+    the reference cell's (the middle one), and the largest distance (km) between their
+    positions."""
+    m = cells.shape[0]
+    n_az = horizons.shape[0]
+    node_low[:] = np.inf
+    node_high[:] = -np.inf
+    frames = np.empty((m, 9))
+    for q in range(m):
+        idx = cells[q]
+        row, col = idx // nx, idx % nx
+        slat, clat = math.sin(math.radians(lat[idx])), math.cos(math.radians(lat[idx]))
+        slon, clon = math.sin(math.radians(lon[idx])), math.cos(math.radians(lon[idx]))
+        geo[q, _SLAT], geo[q, _CLAT], geo[q, _SLON], geo[q, _CLON] = slat, clat, slon, clon
+        geo[q, _PX], geo[q, _PY], geo[q, _PZ] = pos[idx, 0], pos[idx, 1], pos[idx, 2]
+        geo[q, _CONV] = conv[idx]
+        h_lo, h_hi = np.inf, -np.inf
+        for a in range(n_az):
+            h = horizons[a, row, col]
+            nodes[q, a] = h
+            h_lo, h_hi = min(h_lo, h), max(h_hi, h)
+            node_low[a] = min(node_low[a], h)
+            node_high[a] = max(node_high[a], h)
+        geo[q, _H_LO], geo[q, _H_HI] = h_lo, h_hi
+        # Grid east and grid north are local east and north turned by the convergence.
+        sc, cc = math.sin(math.radians(conv[idx])), math.cos(math.radians(conv[idx]))
+        geo[q, _SCONV], geo[q, _CCONV] = sc, cc
+        east = (-slon, clon, 0.0)
+        north = (-slat * clon, -slat * slon, clat)
+        for k in range(3):
+            frames[q, k] = cc * east[k] + sc * north[k]
+            frames[q, 3 + k] = cc * north[k] - sc * east[k]
+        frames[q, 6], frames[q, 7], frames[q, 8] = clat * clon, clat * slon, slat
+    ref = m // 2
+    rotation = 0.0
+    offset = 0.0
+    for q in range(m):
+        # A rotation by θ moves the frame's axes by ‖F − F_ref‖ = 2√2·sin(θ/2) (Frobenius).
+        diff = 0.0
+        for k in range(9):
+            diff += (frames[q, k] - frames[ref, k]) ** 2
+        rotation = max(rotation, 2.0 * math.asin(min(1.0, math.sqrt(diff / 8.0))))
+        shift = 0.0
+        for k in range(3):
+            shift += (geo[q, _PX + k] - geo[ref, _PX + k]) ** 2
+        offset = max(offset, math.sqrt(shift))
+    return rotation, offset
+
+
+@njit(cache=True)
+def _reference_sight(body, t, geo, ref):
+    """Elevation (°) and grid azimuth (0–360°) of ``body[t]`` from the block's reference
+    cell."""
+    up, east, north, dist = _up_east_north(
+        body[t, 0], body[t, 1], body[t, 2], geo[ref, _PX], geo[ref, _PY], geo[ref, _PZ],
+        geo[ref, _SLAT], geo[ref, _CLAT], geo[ref, _SLON], geo[ref, _CLON])
+    grid_east = geo[ref, _CCONV] * east + geo[ref, _SCONV] * north
+    grid_north = geo[ref, _CCONV] * north - geo[ref, _SCONV] * east
+    return (_elevation(up, dist), _degrees_0_360(_grid_azimuth(east, north, geo[ref, _CONV])),
+            grid_east, grid_north)
+
+
+@njit(cache=True)
+def _sight_near(body, t, geo, q, grid_az, grid_east, grid_north):
+    """Elevation (°) and grid azimuth (°, unwrapped) of ``body[t]`` from block cell ``q``,
+    the azimuth from the angle between its (grid east, grid north) direction and the
+    reference cell's (``grid_az``, ``grid_east``, ``grid_north``). Used where that angle is
+    < 0.0175 rad (see ``_NEAR_MAX_ELEVATION_DEG``): there atan x = x − x³/3 + x⁵/5 to
+    < 10⁻¹³ rad."""
+    up, east, north, dist = _up_east_north(
+        body[t, 0], body[t, 1], body[t, 2], geo[q, _PX], geo[q, _PY], geo[q, _PZ],
+        geo[q, _SLAT], geo[q, _CLAT], geo[q, _SLON], geo[q, _CLON])
+    e = geo[q, _CCONV] * east + geo[q, _SCONV] * north
+    n = geo[q, _CCONV] * north - geo[q, _SCONV] * east
+    x = (e * grid_north - n * grid_east) / (e * grid_east + n * grid_north)
+    x2 = x * x
+    return _elevation(up, dist), grid_az + math.degrees(x * (1.0 - x2 * (1.0 / 3.0 - 0.2 * x2)))
+
+
+@njit(cache=True)
+def _settle(nodes, el, grid_az, spread, clear, side, unsettled):
+    """Which block cells surely see a body ≥ ``clear`` (°) above (``side[q]`` = 1) or below
+    (0) their horizon, given where the reference cell sees it (``el``, ``grid_az``, °) and
+    the block's ``spread`` (°); −1 where that is not sure. Those cells are listed first in
+    ``unsettled``; returns how many there are."""
+    m, n = nodes.shape
+    x = math.radians(abs(el) + spread)
+    widen = spread / math.cos(x) if x < 1.4 else 360.0
+    lo = (grid_az - widen) * n / 360.0
+    hi = (grid_az + widen) * n / 360.0
+    i = int(math.floor(lo))
+    j = int(math.floor(hi))
+    if j - i > 1:  # more than one node between: not worth it (a wide spread)
+        for q in range(m):
+            side[q] = -1
+            unsettled[q] = q
+        return m
+    w_lo = lo - i
+    w_hi = hi - j
+    i0 = i % n
+    i1 = (i0 + 1) % n
+    j0 = j % n
+    j1 = (j0 + 1) % n
+    top = el - spread - clear - _BOUND_EPS_DEG
+    bottom = el + spread + clear + _BOUND_EPS_DEG
+    count = 0
+    for q in range(m):
+        # The cell's horizon over the span, with _horizon_at's interpolation.
+        a = (1.0 - w_lo) * nodes[q, i0] + w_lo * nodes[q, i1]
+        b = (1.0 - w_hi) * nodes[q, j0] + w_hi * nodes[q, j1]
+        h_min = min(a, b)
+        h_max = max(a, b)
+        if j > i:
+            h_min = min(h_min, nodes[q, j0])
+            h_max = max(h_max, nodes[q, j0])
+        side[q] = 1 if top >= h_max else (0 if bottom <= h_min else -1)
+        unsettled[count] = q
+        count += 1 if side[q] < 0 else 0
+    return count
+
+
+@njit(cache=True)
+def _add_sun(q, frac, count, total, dark_run, dark_best, edge_best, from_start):
+    """Count ``count`` instants of disc fraction ``frac`` for cell ``q`` of a block (count
+    0: nothing). Without branches: the outcomes of a block's cells are hard to predict."""
+    lit = 1 if frac > 0.0 else 0
+    run = dark_run[q]
+    first = from_start[q]
+    total[q] += frac * count
+    dark_run[q] = (run + count) * (1 - lit)
+    edge_best[q] = max(edge_best[q], run * lit * first)
+    dark_best[q] = max(dark_best[q], run * lit * (1 - first))
+    from_start[q] = first * (1 - lit)
+
+
+@njit(cache=True)
+def _add_earth(q, visible, count, seen, gap_run, gap_best):
+    """Count ``count`` instants of Earth visibility ``visible`` (1 or 0) for cell ``q`` of a
+    block (count 0: nothing), without branches."""
+    seen[q] += count * visible
+    gap_run[q] = (gap_run[q] + count) * (1 - visible)
+    gap_best[q] = max(gap_best[q], gap_run[q])
+
+
+@njit(cache=True)
+def _block_decision(body, t, geo, ref, low, high, n_az, windows, pad, spread, hint):
+    """Where the block's reference cell sees ``body[t]`` (elevation, grid azimuth, grid
+    east and north components), and how many instants from ``t`` on are surely on one side
+    of every block cell's horizon by ≥ ``pad`` (0 when unsure), which side, and the next
+    search level (see :func:`_skip`)."""
+    el, grid_az, grid_east, grid_north = _reference_sight(body, t, geo, ref)
+    h_min, h_max = _horizon_extrema(low, high, n_az, grid_az, grid_az)
+    above = el - h_max >= h_min - el
+    k = 0
+    if max(el - pad - h_max, h_min - el - pad) > spread:
+        k, hint = _skip(low, high, n_az, el, grid_az, t, windows, geo[ref, _SLAT],
+                        geo[ref, _CLAT], pad, spread, above, hint)
+    return el, grid_az, grid_east, grid_north, k, above, (hint if k > 0 else 0)
+
+
+@njit(cache=True)
+def _sun_pass(nodes, geo, sun, sun_radius, r_max, bounded, windows, low, high, spread,
+              total, dark_best, edge_best, evaluations):
+    """The Sun's outcomes for a block's cells over every instant (sums into ``total``;
+    longest interior and period-cut dark runs into ``dark_best``, ``edge_best``).
+
+    Bounded: where the block's reference cell cannot settle a window of instants, each
+    cell is still settled without evaluating it when, with the Sun anywhere the block's
+    spread allows, its disc is wholly above or below that cell's horizon; the others take
+    their azimuth from the reference cell's (:func:`_sight_near`) unless the limb is at
+    their horizon."""
+    m, n_az = nodes.shape
+    n_t = sun.shape[0]
+    ref = m // 2
+    dark_run = np.zeros(m, np.int64)
+    from_start = np.ones(m, np.int64)
+    side = np.full(m, -1, np.int64)
+    unsettled = np.arange(m)
+    n_open = m
+    hint = 0
+    t = 0
+    el_ref = grid_az = grid_east = grid_north = 0.0
+    while t < n_t:
+        radius = sun_radius[t]
+        if bounded:
+            el_ref, grid_az, grid_east, grid_north, k, above, hint = _block_decision(
+                sun, t, geo, ref, low, high, n_az, windows, r_max, spread, hint)
+            evaluations[0] += 1
+            if k > 0:
+                for q in range(m):
+                    _add_sun(q, 1.0 if above else 0.0, k, total, dark_run, dark_best,
+                             edge_best, from_start)
+                t += k
+                continue
+            n_open = _settle(nodes, el_ref, grid_az, spread, radius, side, unsettled)
+            for q in range(m):
+                _add_sun(q, 1.0 if side[q] == 1 else 0.0, 1 if side[q] >= 0 else 0, total,
+                         dark_run, dark_best, edge_best, from_start)
+        for i in range(n_open):
+            q = unsettled[i]
+            evaluations[q] += 1
+            if bounded and spread < 0.5 and abs(el_ref) + spread < _NEAR_MAX_ELEVATION_DEG:
+                el, az = _sight_near(sun, t, geo, q, grid_az, grid_east, grid_north)
+                horizon = _horizon_at(nodes, q, az)
+                if abs(abs(el - horizon) - radius) > _NEAR_EDGE_DEG:
+                    _add_sun(q, _disc_fraction(el, horizon, radius), 1, total, dark_run,
+                             dark_best, edge_best, from_start)
+                    continue
+            up, east, north, dist = _up_east_north(
+                sun[t, 0], sun[t, 1], sun[t, 2], geo[q, _PX], geo[q, _PY], geo[q, _PZ],
+                geo[q, _SLAT], geo[q, _CLAT], geo[q, _SLON], geo[q, _CLON])
+            el = _elevation(up, dist)
+            if el - radius >= geo[q, _H_HI]:
+                frac = 1.0
+            elif el + radius <= geo[q, _H_LO]:
+                frac = 0.0
+            else:
+                frac = _disc_fraction(
+                    el, _horizon_at(nodes, q, _grid_azimuth(east, north, geo[q, _CONV])),
+                    radius)
+            _add_sun(q, frac, 1, total, dark_run, dark_best, edge_best, from_start)
+        t += 1
+    for q in range(m):
+        edge_best[q] = max(edge_best[q], dark_run[q])
+
+
+@njit(cache=True)
+def _earth_pass(nodes, geo, earth, bounded, windows, low, high, spread, seen, gap_best,
+                evaluations):
+    """The Earth's visibility for a block's cells over every instant (instants seen into
+    ``seen``, the longest run unseen into ``gap_best``); settled as in :func:`_sun_pass`."""
+    m, n_az = nodes.shape
+    n_t = earth.shape[0]
+    ref = m // 2
+    gap_run = np.zeros(m, np.int64)
+    side = np.full(m, -1, np.int64)
+    unsettled = np.arange(m)
+    n_open = m
+    hint = 0
+    t = 0
+    el_ref = grid_az = grid_east = grid_north = 0.0
+    while t < n_t:
+        if bounded:
+            el_ref, grid_az, grid_east, grid_north, k, above, hint = _block_decision(
+                earth, t, geo, ref, low, high, n_az, windows, 0.0, spread, hint)
+            evaluations[0] += 1
+            if k > 0:
+                for q in range(m):
+                    _add_earth(q, 1 if above else 0, k, seen, gap_run, gap_best)
+                t += k
+                continue
+            n_open = _settle(nodes, el_ref, grid_az, spread, 0.0, side, unsettled)
+            for q in range(m):
+                _add_earth(q, 1 if side[q] == 1 else 0, 1 if side[q] >= 0 else 0, seen,
+                           gap_run, gap_best)
+        for i in range(n_open):
+            q = unsettled[i]
+            evaluations[q] += 1
+            if bounded and spread < 0.5 and abs(el_ref) + spread < _NEAR_MAX_ELEVATION_DEG:
+                el, az = _sight_near(earth, t, geo, q, grid_az, grid_east, grid_north)
+                horizon = _horizon_at(nodes, q, az)
+                if abs(el - horizon) > _NEAR_EDGE_DEG:
+                    _add_earth(q, 1 if el > horizon else 0, 1, seen, gap_run, gap_best)
+                    continue
+            up, east, north, dist = _up_east_north(
+                earth[t, 0], earth[t, 1], earth[t, 2], geo[q, _PX], geo[q, _PY], geo[q, _PZ],
+                geo[q, _SLAT], geo[q, _CLAT], geo[q, _SLON], geo[q, _CLON])
+            el = _elevation(up, dist)
+            if el > geo[q, _H_HI]:
+                visible = 1
+            elif el <= geo[q, _H_LO]:
+                visible = 0
+            else:
+                visible = 1 if el > _horizon_at(
+                    nodes, q, _grid_azimuth(east, north, geo[q, _CONV])) else 0
+            _add_earth(q, visible, 1, seen, gap_run, gap_best)
+        t += 1
+
+
 @njit(cache=True, parallel=True)
 def _light_map_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, valid, bounded,
-                      sun_windows, earth_windows, sun_sum, dark_max, dark_edge, earth_sum,
-                      gap_max, evaluations):
-    """Per-cell light summaries. Every instant is evaluated unless ``bounded``: then, after
-    an instant with the body wholly on one side of the horizon, the instants that bounds on
-    its motion (``*_windows``, :func:`motion_windows`) put on that side too are counted
-    without evaluating them. Evaluated instants are the same arithmetic either way."""
+                      block, sun_windows, earth_windows, sun_distance_min, earth_distance_min,
+                      sun_sum, dark_max, dark_edge, earth_sum, gap_max, evaluations):
+    """Per-cell light summaries, for square blocks of ``block`` cells on a side (see
+    :func:`_block_light`)."""
+    _, ny, nx = horizons.shape
+    r_max = 0.0
+    for t in range(sun.shape[0]):
+        r_max = max(r_max, sun_radius[t])
+    n_bx = (nx + block - 1) // block
+    for b in prange(((ny + block - 1) // block) * n_bx):
+        _block_light(horizons, lat, lon, pos, conv, sun, sun_radius, r_max, earth, valid,
+                     bounded, (b // n_bx) * block, (b % n_bx) * block, block, sun_windows,
+                     earth_windows, sun_distance_min, earth_distance_min, sun_sum, dark_max,
+                     dark_edge, earth_sum, gap_max, evaluations)
+
+
+@njit(cache=True)
+def _block_light(horizons, lat, lon, pos, conv, sun, sun_radius, r_max, earth, valid, bounded,
+                 r0, c0, size, sun_windows, earth_windows, sun_distance_min,
+                 earth_distance_min, sun_sum, dark_max, dark_edge, earth_sum, gap_max,
+                 evaluations):
+    """Light summaries of the cells of one block (rows r0 …, cols c0 …, ``size`` a side).
+
+    Every instant is evaluated at every cell unless ``bounded``. Then, at each instant, the
+    block's reference cell sees where the body is; when bounds on its motion (``*_windows``,
+    :func:`motion_windows`) and on how differently the block's cells see it (their frames'
+    rotation and their parallax) put it on one side of every cell's horizon for a window of
+    instants, those are counted for every cell without evaluating them; otherwise each cell
+    is settled on its own as far as the same bounds allow (:func:`_settle`) and the rest
+    are evaluated. So the outcomes equal the direct method's instant by instant; the means
+    differ only by rounding (≲ 10⁻¹⁵). The reference cell's evaluations are counted at the
+    block's first valid cell."""
     n_az, ny, nx = horizons.shape
     n_t = sun.shape[0]
-    r_max = 0.0
-    for t in range(n_t):
-        r_max = max(r_max, sun_radius[t])
+    cells = np.empty(size * size, np.int64)
+    m = 0
+    for i in range(min(size, ny - r0)):
+        for j in range(min(size, nx - c0)):
+            idx = (r0 + i) * nx + c0 + j
+            if valid[idx]:
+                cells[m] = idx
+                m += 1
+            else:
+                sun_sum[idx] = np.nan
+                dark_max[idx] = -1
+                dark_edge[idx] = 0
+                earth_sum[idx] = np.nan
+                gap_max[idx] = -1
+                evaluations[idx] = 0
+    if m == 0:
+        return
+    cells = cells[:m]
+    geo = np.empty((m, 12))
+    nodes = np.empty((m, n_az))
+    node_low = np.empty(n_az)
+    node_high = np.empty(n_az)
+    rotation, offset = _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo, nodes,
+                                       node_low, node_high)
     levels = 1  # the top level spans all A nodes
     while (1 << (levels - 1)) < n_az:
         levels += 1
     width = 3 * n_az + 1 if bounded else 1
-    for idx in prange(ny * nx):
-        row = idx // nx
-        col = idx % nx
-        if not valid[idx]:
-            sun_sum[idx] = np.nan
-            dark_max[idx] = -1
-            dark_edge[idx] = 0
-            earth_sum[idx] = np.nan
-            gap_max[idx] = -1
-            evaluations[idx] = 0
-            continue
-        slat = math.sin(math.radians(lat[idx]))
-        clat = math.cos(math.radians(lat[idx]))
-        slon = math.sin(math.radians(lon[idx]))
-        clon = math.cos(math.radians(lon[idx]))
-        px, py, pz = pos[idx, 0], pos[idx, 1], pos[idx, 2]
-        # Elevations beyond the cell's lowest/highest horizon need no azimuth lookup.
-        h_lo = np.inf
-        h_hi = -np.inf
-        for a in range(n_az):
-            h_lo = min(h_lo, horizons[a, row, col])
-            h_hi = max(h_hi, horizons[a, row, col])
-        low = np.empty((levels, width))
-        high = np.empty((levels, width))
-        if bounded:
-            _extrema_tables(horizons, row, col, low, high)
-        total = 0.0
-        dark_run = 0
-        dark_best = 0  # runs that start and end inside the period
-        edge_best = 0  # runs cut by the start or the end of the period
-        from_start = True
-        count = 0
-        hint = 0
-        t = 0
-        while t < n_t:
-            up, east, north, dist = _up_east_north(sun[t, 0], sun[t, 1], sun[t, 2], px, py, pz,
-                                                   slat, clat, slon, clon)
-            el = math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
-            radius = sun_radius[t]
-            grid_az = np.nan
-            if el - radius >= h_hi:
-                frac = 1.0
-            elif el + radius <= h_lo:
-                frac = 0.0
-            else:
-                grid_az = _grid_azimuth(east, north, conv[idx])
-                frac = _disc_fraction(el, _horizon_at(horizons, row, col, grid_az), radius)
-            count += 1
-            k = 0
-            if bounded and (frac >= 1.0 or frac <= 0.0):
-                if math.isnan(grid_az):
-                    grid_az = _grid_azimuth(east, north, conv[idx])
-                k, hint = _skip(low, high, n_az, el, _degrees_0_360(grid_az), t, sun_windows,
-                                slat, clat, r_max, frac >= 1.0, hint)
-            total += frac + k * frac
-            if frac <= 0.0:
-                dark_run += 1 + k
-            else:
-                if from_start:
-                    edge_best = max(edge_best, dark_run)
-                else:
-                    dark_best = max(dark_best, dark_run)
-                dark_run = 0
-                from_start = False
-            t += 1 + k
-        edge_best = max(edge_best, dark_run)
-        seen = 0
-        gap_run = 0
-        gap_best = 0
-        hint = 0
-        t = 0
-        while t < n_t:
-            up, east, north, dist = _up_east_north(earth[t, 0], earth[t, 1], earth[t, 2], px,
-                                                   py, pz, slat, clat, slon, clon)
-            el = math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
-            grid_az = np.nan
-            if el > h_hi:
-                visible = True
-            elif el <= h_lo:
-                visible = False
-            else:
-                grid_az = _grid_azimuth(east, north, conv[idx])
-                visible = el > _horizon_at(horizons, row, col, grid_az)
-            count += 1
-            k = 0
-            if bounded:
-                if math.isnan(grid_az):
-                    grid_az = _grid_azimuth(east, north, conv[idx])
-                k, hint = _skip(low, high, n_az, el, _degrees_0_360(grid_az), t,
-                                earth_windows, slat, clat, 0.0, visible, hint)
-            if visible:
-                seen += 1 + k
-                gap_run = 0
-            else:
-                gap_run += 1 + k
-                gap_best = max(gap_best, gap_run)
-            t += 1 + k
-        sun_sum[idx] = total / n_t
-        dark_max[idx] = max(dark_best, edge_best)
-        dark_edge[idx] = 1 if edge_best > 0 and edge_best >= dark_best else 0
-        earth_sum[idx] = seen / n_t
-        gap_max[idx] = gap_best
-        evaluations[idx] = count
+    low = np.empty((levels, width))
+    high = np.empty((levels, width))
+    if bounded:
+        _extrema_tables(node_low, node_high, low, high)
+    # How far apart (°) two block cells can see a body: their frames' rotation plus the
+    # parallax of their offset.
+    sun_spread = math.degrees((rotation + offset / (sun_distance_min - offset)) * 1.01) + 1e-9
+    earth_spread = math.degrees(
+        (rotation + offset / (earth_distance_min - offset)) * 1.01) + 1e-9
+    total = np.zeros(m)
+    dark_best = np.zeros(m, np.int64)
+    edge_best = np.zeros(m, np.int64)
+    counted = np.zeros(m, np.int64)
+    _sun_pass(nodes, geo, sun, sun_radius, r_max, bounded, sun_windows, low,
+              high, sun_spread, total, dark_best, edge_best, counted)
+    seen = np.zeros(m, np.int64)
+    gap_best = np.zeros(m, np.int64)
+    _earth_pass(nodes, geo, earth, bounded, earth_windows, low, high,
+                earth_spread, seen, gap_best, counted)
+    for q in range(m):
+        idx = cells[q]
+        sun_sum[idx] = total[q] / n_t
+        dark_max[idx] = max(dark_best[q], edge_best[q])
+        dark_edge[idx] = 1 if edge_best[q] > 0 and edge_best[q] >= dark_best[q] else 0
+        earth_sum[idx] = seen[q] / n_t
+        gap_max[idx] = gap_best[q]
+        evaluations[idx] = counted[q]
 
 
 def motion_windows(body_km: np.ndarray, max_cell_radius_km: float,
@@ -407,12 +682,16 @@ def light_maps(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km: np.ndar
     """Illumination and Earth-visibility summaries for every cell of a horizon map.
 
     ``method="bounded"`` (default) evaluates an instant only where bounds on the bodies'
-    motion cannot tell its outcome: after an instant with the Sun wholly above (or below)
-    the horizon, the next k instants are counted as the same when the Sun, moving at most
-    its per-step elevation and azimuth bounds, stays clear of the highest (lowest) horizon
-    over the azimuths it could reach; likewise for the Earth. Evaluated instants use the
-    same arithmetic as ``method="direct"`` (every instant), so the outcomes are the same
-    instant by instant; the means differ only by summation rounding (~10⁻¹⁵).
+    motion cannot tell its outcome. Cells go in blocks of ``BLOCK_CELLS``² whose middle cell
+    is the reference: at an instant with the Sun wholly above (or below) every block cell's
+    horizon, the next k instants are counted as the same for the whole block when the Sun,
+    moving at most its per-step elevation and azimuth bounds and seen from any block cell
+    (their frames and positions differ by a known angle), stays clear of the highest
+    (lowest) horizon over the azimuths it could reach; likewise for the Earth. At other
+    instants each cell is settled on its own when the same spread allows, else evaluated
+    (its azimuth from the reference cell's, to < 10⁻¹³ rad). So the outcomes equal
+    ``method="direct"`` (every instant at every cell) instant by instant; the means differ
+    only by rounding (~10⁻¹⁵).
     """
     return light_maps_counted(horizons_deg, geometry, sun_km, earth_km, step_hours,
                               method)[0]
@@ -441,8 +720,9 @@ def light_maps_counted(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km:
     cell_radius = float(np.linalg.norm(geometry.position_km, axis=1).max())
     windows = [motion_windows(body, cell_radius) if bounded else np.empty((0, 1, 4))
                for body in (sun, earth)]
+    distances = [float(np.linalg.norm(body, axis=1).min()) for body in (sun, earth)]
     evaluations = np.empty(n, np.int64)
-    _light_map_kernel(*common, bounded, *windows, *outs, evaluations)
+    _light_map_kernel(*common, bounded, BLOCK_CELLS, *windows, *distances, *outs, evaluations)
     fraction, dark, dark_edge, earth_fraction, gap = outs
     to_days = step_hours / 24.0
     dark_days = np.where(dark >= 0, dark * to_days, np.nan)
@@ -472,21 +752,20 @@ class LightSeries:
 
 
 @njit(cache=True, inline="always")
-def _sight(body, t, horizons, row, col, slat, clat, slon, clon, p, conv):
+def _sight(body, t, nodes, slat, clat, slon, clon, p, conv):
     """Elevation, azimuth (0–360°) and horizon under it for body vector ``body[t]``."""
     el, az, _ = _topocentric(body[t, 0], body[t, 1], body[t, 2], p[0], p[1], p[2],
                              slat, clat, slon, clon)
-    return el, az % 360.0, _horizon_at(horizons, row, col, az + conv)
+    return el, az % 360.0, _horizon_at(nodes, 0, az + conv)
 
 
 @njit(cache=True)
-def _point_kernel(horizons, row, col, slat, clat, slon, clon, p, conv, sun, sun_radius, earth,
-                  out):
+def _point_kernel(nodes, slat, clat, slon, clon, p, conv, sun, sun_radius, earth, out):
     for t in range(sun.shape[0]):
-        el, az, hor = _sight(sun, t, horizons, row, col, slat, clat, slon, clon, p, conv)
+        el, az, hor = _sight(sun, t, nodes, slat, clat, slon, clon, p, conv)
         out[0, t], out[1, t], out[2, t] = el, az, hor
         out[3, t] = _disc_fraction(el, hor, sun_radius[t])
-        el, az, hor = _sight(earth, t, horizons, row, col, slat, clat, slon, clon, p, conv)
+        el, az, hor = _sight(earth, t, nodes, slat, clat, slon, clon, p, conv)
         out[4, t], out[5, t], out[6, t] = el, az, hor
         out[7, t] = 1.0 if el > hor else 0.0
 
@@ -499,7 +778,8 @@ def light_series(horizons_deg: np.ndarray, row: int, col: int, geometry: CellGeo
     """
     out = np.empty((8, sun_km.shape[0]))
     lat, lon = math.radians(geometry.lat_deg[0]), math.radians(geometry.lon_deg[0])
-    _point_kernel(np.ascontiguousarray(horizons_deg), row, col, math.sin(lat), math.cos(lat),
+    nodes = np.asarray(horizons_deg, dtype=float)[:, row, col].reshape(1, -1)
+    _point_kernel(nodes, math.sin(lat), math.cos(lat),
                   math.sin(lon), math.cos(lon), geometry.position_km[0],
                   float(geometry.convergence_deg[0]), np.ascontiguousarray(sun_km, float),
                   sun_angular_radius_deg(np.asarray(sun_km, float)),
