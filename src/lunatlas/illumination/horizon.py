@@ -157,16 +157,23 @@ def _bilinear(z, y, x):
              min(max(int(math.floor(x + 0.5)), 0), nx - 1)]
 
 
+_DEGREES = 180.0 / math.pi
+
+
 @njit(cache=True, parallel=True)
-def _near_field_pass(z, dcol, drow, step_px, step, n_near, radius, observer_m, best):
+def _near_field_pass(z, dcol, drow, step_px, step, n_near, radius, observer_m, best, out,
+                     holes):
     """Raise ``best`` (ny, nx; tan of the horizon) by the first ``n_near − 1`` samples along
-    the true ray from each cell centre, every ``step`` metres (``step_px`` pixels).
+    the true ray from each cell centre, every ``step`` metres (``step_px`` pixels), and
+    write the horizons to ``out`` (ny, nx) in degrees (0° where no terrain is in reach),
+    leaving ``best`` at −inf for the next azimuth.
 
     Along the major axis the ray meets whole pixels (the step is one pixel there), so each
     sample is a linear blend of two cells across the minor axis, at the same fractional
     offset for every cell: the pass runs row by row over shifted views (vectorisable), not
-    cell by cell. Where the blend meets a hole (NaN) the nearer cell is used; samples off
-    the grid are skipped (a straight ray that leaves the grid does not come back)."""
+    cell by cell. Where the blend meets a hole (NaN) the nearer cell is used (``holes``:
+    whether ``z`` has any; without, the test is left out); samples off the grid are skipped
+    (a straight ray that leaves the grid does not come back)."""
     ny, nx = z.shape
     x_major = abs(dcol) >= abs(drow)
     for r in prange(ny):
@@ -190,6 +197,12 @@ def _near_field_pass(z, dcol, drow, step_px, step, n_near, radius, observer_m, b
                     continue
                 hi = lo + 1 if frac > 0.0 else lo
                 near_row = lo if frac < 0.5 else hi
+                if not holes:  # the same without the hole test: vectorised
+                    for c in range(max(0, -shift), min(nx, nx - shift)):
+                        t = ((1.0 - frac) * z[lo, c + shift] + frac * z[hi, c + shift] - drop
+                             - ground[c]) * inv_d
+                        row_best[c] = max(row_best[c], t)
+                    continue
                 for c in range(max(0, -shift), min(nx, nx - shift)):
                     h = (1.0 - frac) * z[lo, c + shift] + frac * z[hi, c + shift]
                     h = h if math.isfinite(h) else z[near_row, c + shift]
@@ -203,6 +216,12 @@ def _near_field_pass(z, dcol, drow, step_px, step, n_near, radius, observer_m, b
                 last = nx - 1 if frac > 0.0 else nx
                 step_hi = 1 if frac > 0.0 else 0
                 step_near = step_hi if frac >= 0.5 else 0
+                if not holes:
+                    for c in range(max(0, -whole), min(nx, last - whole)):
+                        t = ((1.0 - frac) * z[row, c + whole] + frac * z[row, c + whole + step_hi]
+                             - drop - ground[c]) * inv_d
+                        row_best[c] = max(row_best[c], t)
+                    continue
                 for c in range(max(0, -whole), min(nx, last - whole)):
                     lo = c + whole
                     h = (1.0 - frac) * z[row, lo] + frac * z[row, lo + step_hi]
@@ -210,6 +229,12 @@ def _near_field_pass(z, dcol, drow, step_px, step, n_near, radius, observer_m, b
                     t = (h - drop - ground[c]) * inv_d
                     b = row_best[c]
                     row_best[c] = t if t > b else b
+        out_row = out[r]
+        for c in range(nx):  # to degrees here, in parallel, while the row is in cache
+            # in single precision (the output's; the arctangent costs 2.5× less)
+            t = row_best[c]
+            out_row[c] = 0.0 if t == -np.inf else np.float32(_DEGREES) * math.atan(np.float32(t))
+            row_best[c] = -np.inf
 
 
 @njit(cache=True, parallel=True)
@@ -357,6 +382,7 @@ def horizon_angles(heights_m: np.ndarray, pixel_m: float, azimuths_deg: np.ndarr
     best = np.full(z.shape, -np.inf)
     back = np.full(z.shape, -np.inf)
     opposite = _opposite_indices(azimuths)
+    holes = bool(np.isnan(z).any())
     for a, az_deg in enumerate(azimuths):
         b = opposite[a]
         if 0 <= b < a:
@@ -367,10 +393,10 @@ def horizon_angles(heights_m: np.ndarray, pixel_m: float, azimuths_deg: np.ndarr
         _horizon_pass(z, int(origin[0]), int(origin[1]), dcol, drow, float(pixel_m), window,
                       near, float(radius_m), float(observer_height_m), best, b > a, back)
         _finish_azimuth(z, out, a, best, dcol, drow, pixel_m, near, radius_m,
-                        observer_height_m)
+                        observer_height_m, holes)
         if b > a:
             _finish_azimuth(z, out, b, back, -dcol, -drow, pixel_m, near, radius_m,
-                            observer_height_m)
+                            observer_height_m, holes)
     return out
 
 
@@ -380,17 +406,13 @@ def _opposite_indices(azimuths: np.ndarray) -> np.ndarray:
     return np.array([index.get(round((float(a) + 180.0) % 360.0, 9), -1) for a in azimuths])
 
 
-def _finish_azimuth(z, out, a, best, dcol, drow, pixel_m, near, radius_m, observer_height_m):
+def _finish_azimuth(z, out, a, best, dcol, drow, pixel_m, near, radius_m, observer_height_m,
+                    holes):
     """Add the near field to one azimuth's swept tangents and store them as degrees in
-    ``out[a]``; ``best`` is reset for the next azimuth."""
+    ``out[a]``; ``best`` is reset for the next azimuth. ``holes``: whether ``z`` has NaNs."""
     step = pixel_m * math.hypot(1.0, min(abs(dcol), abs(drow)) / max(abs(dcol), abs(drow)))
     _near_field_pass(z, dcol, drow, step / pixel_m, step, near, float(radius_m),
-                     float(observer_height_m), best)
-    none_in_reach = best == -np.inf
-    np.degrees(np.arctan(best, out=best), out=best)  # numpy's SIMD arctan
-    best[none_in_reach] = 0.0
-    out[a] = best
-    best.fill(-np.inf)
+                     float(observer_height_m), best, out[a], holes)
 
 
 @njit(cache=True, parallel=True)

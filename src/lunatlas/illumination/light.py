@@ -36,20 +36,24 @@ def _degrees_0_360(angle_deg):
     return wrapped if wrapped < 360.0 else 0.0
 
 
-@njit(cache=True)
-def _horizon_at(nodes, q, grid_azimuth_deg):
-    """Horizon (°) toward a grid azimuth, linear between the A uniform azimuth nodes
-    ``nodes[q]`` (the nodes of several cells are rows of one array: a row view per call
-    would cost more than the interpolation)."""
-    n = nodes.shape[1]
+@njit(cache=True, inline="always")
+def _node_weights(grid_azimuth_deg, n):
+    """The two of ``n`` uniform azimuth nodes around a grid azimuth and the second's weight
+    (the horizon there is linear between them)."""
     pos = _degrees_0_360(grid_azimuth_deg) * n / 360.0
     base = math.floor(pos)
     i0 = int(base)
     if i0 >= n:
         i0 = n - 1
-    w = pos - base
-    i1 = i0 + 1 if i0 + 1 < n else 0
-    return (1.0 - w) * nodes[q, i0] + w * nodes[q, i1]
+    return i0, (i0 + 1 if i0 + 1 < n else 0), pos - base
+
+
+@njit(cache=True)
+def _horizon_at(nodes, q, grid_azimuth_deg):
+    """Horizon (°) toward a grid azimuth, linear between the A uniform azimuth nodes
+    ``nodes[:, q]`` (the nodes of several cells are columns of one array)."""
+    i0, i1, w = _node_weights(grid_azimuth_deg, nodes.shape[0])
+    return (1.0 - w) * nodes[i0, q] + w * nodes[i1, q]
 
 
 @njit(cache=True, inline="always")
@@ -150,8 +154,9 @@ SKIP_MAX_ELEVATION_DEG = 45.0
 """Bounds are used only while the body stays within this elevation (and 5° more)."""
 _BOUND_EPS_DEG = 1e-6
 """Safety margin (°) on every bound check, far above the rounding of the evaluations."""
-BLOCK_CELLS = 8
-"""The bounded method settles instants for square blocks of this many cells on a side."""
+BLOCK_SPAN_M = 1_200.0
+"""The bounded method settles instants for square blocks about this wide, of 8 to 16
+cells a side (measured fastest: 16 cells of 74 m, 8 of 1.9 km)."""
 _NEAR_EDGE_DEG = 1e-9
 """Where a body's limb (Sun) or centre (Earth) is this close to the horizon, the
 azimuth is recomputed exactly rather than from the block's reference cell."""
@@ -240,7 +245,7 @@ _SLAT, _CLAT, _SLON, _CLON, _PX, _PY, _PZ, _CONV, _SCONV, _CCONV, _H_LO, _H_HI =
 @njit(cache=True)
 def _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo, nodes, node_low,
                     node_high):
-    """Fill ``geo`` (m, 12) and ``nodes`` (m, A: their horizons) for the block's cells
+    """Fill ``geo`` (m, 12) and ``nodes`` (A, m: their horizons) for the block's cells
     (flat indices ``cells``), and the block's lowest and highest horizon per node; return
     the largest rotation (radians) between a cell's (grid east, grid north, up) frame and
     the reference cell's (the middle one), and the largest distance (km) between their
@@ -261,7 +266,7 @@ def _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo, nodes, node_l
         h_lo, h_hi = np.inf, -np.inf
         for a in range(n_az):
             h = horizons[a, row, col]
-            nodes[q, a] = h
+            nodes[a, q] = h
             h_lo, h_hi = min(h_lo, h), max(h_hi, h)
             node_low[a] = min(node_low[a], h)
             node_high[a] = max(node_high[a], h)
@@ -304,16 +309,16 @@ def _reference_sight(body, t, geo, ref):
             grid_east, grid_north)
 
 
-@njit(cache=True)
-def _sight_near(body, t, geo, q, grid_az, grid_east, grid_north):
-    """Elevation (°) and grid azimuth (°, unwrapped) of ``body[t]`` from block cell ``q``,
-    the azimuth from the angle between its (grid east, grid north) direction and the
-    reference cell's (``grid_az``, ``grid_east``, ``grid_north``). Used where that angle is
-    < 0.0175 rad (see ``_NEAR_MAX_ELEVATION_DEG``): there atan x = x − x³/3 + x⁵/5 to
-    < 10⁻¹³ rad."""
+@njit(cache=True, inline="always")
+def _sight_near(bx, by, bz, geo, q, grid_az, grid_east, grid_north):
+    """Elevation (°) and grid azimuth (°, unwrapped) of body vector (bx, by, bz) from block
+    cell ``q``, the azimuth from the angle between its (grid east, grid north) direction
+    and the reference cell's (``grid_az``, ``grid_east``, ``grid_north``). Used where that
+    angle is < 0.0175 rad (see ``_NEAR_MAX_ELEVATION_DEG``): there atan x = x − x³/3 + x⁵/5
+    to < 10⁻¹³ rad."""
     up, east, north, dist = _up_east_north(
-        body[t, 0], body[t, 1], body[t, 2], geo[q, _PX], geo[q, _PY], geo[q, _PZ],
-        geo[q, _SLAT], geo[q, _CLAT], geo[q, _SLON], geo[q, _CLON])
+        bx, by, bz, geo[q, _PX], geo[q, _PY], geo[q, _PZ], geo[q, _SLAT], geo[q, _CLAT],
+        geo[q, _SLON], geo[q, _CLON])
     e = geo[q, _CCONV] * east + geo[q, _SCONV] * north
     n = geo[q, _CCONV] * north - geo[q, _SCONV] * east
     x = (e * grid_north - n * grid_east) / (e * grid_east + n * grid_north)
@@ -322,12 +327,12 @@ def _sight_near(body, t, geo, q, grid_az, grid_east, grid_north):
 
 
 @njit(cache=True)
-def _settle(nodes, el, grid_az, spread, clear, side, unsettled):
-    """Which block cells surely see a body ≥ ``clear`` (°) above (``side[q]`` = 1) or below
-    (0) their horizon, given where the reference cell sees it (``el``, ``grid_az``, °) and
-    the block's ``spread`` (°); −1 where that is not sure. Those cells are listed first in
-    ``unsettled``; returns how many there are."""
-    m, n = nodes.shape
+def _settle(nodes, el, grid_az, spread, clear, outcome, count, unsettled):
+    """Which block cells surely see a body ≥ ``clear`` (°) above (``outcome[q]`` = 1) or
+    below (0) their horizon, given where the reference cell sees it (``el``, ``grid_az``,
+    °) and the block's ``spread`` (°): ``count[q]`` = 1 for those, 0 for the others, which
+    are listed first in ``unsettled``; returns how many there are."""
+    n, m = nodes.shape
     x = math.radians(abs(el) + spread)
     widen = spread / math.cos(x) if x < 1.4 else 360.0
     lo = (grid_az - widen) * n / 360.0
@@ -336,7 +341,7 @@ def _settle(nodes, el, grid_az, spread, clear, side, unsettled):
     j = int(math.floor(hi))
     if j - i > 1:  # more than one node between: not worth it (a wide spread)
         for q in range(m):
-            side[q] = -1
+            count[q] = 0
             unsettled[q] = q
         return m
     w_lo = lo - i
@@ -347,43 +352,23 @@ def _settle(nodes, el, grid_az, spread, clear, side, unsettled):
     j1 = (j0 + 1) % n
     top = el - spread - clear - _BOUND_EPS_DEG
     bottom = el + spread + clear + _BOUND_EPS_DEG
-    count = 0
+    n_open = 0
     for q in range(m):
         # The cell's horizon over the span, with _horizon_at's interpolation.
-        a = (1.0 - w_lo) * nodes[q, i0] + w_lo * nodes[q, i1]
-        b = (1.0 - w_hi) * nodes[q, j0] + w_hi * nodes[q, j1]
+        a = (1.0 - w_lo) * nodes[i0, q] + w_lo * nodes[i1, q]
+        b = (1.0 - w_hi) * nodes[j0, q] + w_hi * nodes[j1, q]
         h_min = min(a, b)
         h_max = max(a, b)
         if j > i:
-            h_min = min(h_min, nodes[q, j0])
-            h_max = max(h_max, nodes[q, j0])
-        side[q] = 1 if top >= h_max else (0 if bottom <= h_min else -1)
-        unsettled[count] = q
-        count += 1 if side[q] < 0 else 0
-    return count
-
-
-@njit(cache=True)
-def _add_sun(q, frac, count, total, dark_run, dark_best, edge_best, from_start):
-    """Count ``count`` instants of disc fraction ``frac`` for cell ``q`` of a block (count
-    0: nothing). Without branches: the outcomes of a block's cells are hard to predict."""
-    lit = 1 if frac > 0.0 else 0
-    run = dark_run[q]
-    first = from_start[q]
-    total[q] += frac * count
-    dark_run[q] = (run + count) * (1 - lit)
-    edge_best[q] = max(edge_best[q], run * lit * first)
-    dark_best[q] = max(dark_best[q], run * lit * (1 - first))
-    from_start[q] = first * (1 - lit)
-
-
-@njit(cache=True)
-def _add_earth(q, visible, count, seen, gap_run, gap_best):
-    """Count ``count`` instants of Earth visibility ``visible`` (1 or 0) for cell ``q`` of a
-    block (count 0: nothing), without branches."""
-    seen[q] += count * visible
-    gap_run[q] = (gap_run[q] + count) * (1 - visible)
-    gap_best[q] = max(gap_best[q], gap_run[q])
+            h_min = min(h_min, nodes[j0, q])
+            h_max = max(h_max, nodes[j0, q])
+        above = top >= h_max
+        settled = above or bottom <= h_min
+        outcome[q] = 1 if above else 0
+        count[q] = 1 if settled else 0
+        unsettled[n_open] = q
+        n_open += 0 if settled else 1
+    return n_open
 
 
 @njit(cache=True)
@@ -412,13 +397,16 @@ def _sun_pass(nodes, geo, sun, sun_radius, r_max, bounded, windows, low, high, s
     cell is still settled without evaluating it when, with the Sun anywhere the block's
     spread allows, its disc is wholly above or below that cell's horizon; the others take
     their azimuth from the reference cell's (:func:`_sight_near`) unless the limb is at
-    their horizon."""
-    m, n_az = nodes.shape
+    their horizon. Each instant's outcomes go to ``fraction``/``count`` (count 0: none)
+    and are tallied in one branch-free loop (which cells' discs are cut is hard to
+    predict), without calls that would take the arrays' references."""
+    n_az, m = nodes.shape
     n_t = sun.shape[0]
     ref = m // 2
     dark_run = np.zeros(m, np.int64)
     from_start = np.ones(m, np.int64)
-    side = np.full(m, -1, np.int64)
+    fraction = np.zeros(m)
+    count = np.zeros(m, np.int64)
     unsettled = np.arange(m)
     n_open = m
     hint = 0
@@ -426,44 +414,55 @@ def _sun_pass(nodes, geo, sun, sun_radius, r_max, bounded, windows, low, high, s
     el_ref = grid_az = grid_east = grid_north = 0.0
     while t < n_t:
         radius = sun_radius[t]
+        bx, by, bz = sun[t, 0], sun[t, 1], sun[t, 2]
+        steps = 1
         if bounded:
             el_ref, grid_az, grid_east, grid_north, k, above, hint = _block_decision(
                 sun, t, geo, ref, low, high, n_az, windows, r_max, spread, hint)
             evaluations[0] += 1
             if k > 0:
+                steps = k
+                n_open = 0
                 for q in range(m):
-                    _add_sun(q, 1.0 if above else 0.0, k, total, dark_run, dark_best,
-                             edge_best, from_start)
-                t += k
-                continue
-            n_open = _settle(nodes, el_ref, grid_az, spread, radius, side, unsettled)
-            for q in range(m):
-                _add_sun(q, 1.0 if side[q] == 1 else 0.0, 1 if side[q] >= 0 else 0, total,
-                         dark_run, dark_best, edge_best, from_start)
+                    fraction[q] = 1.0 if above else 0.0
+                    count[q] = k
+            else:
+                n_open = _settle(nodes, el_ref, grid_az, spread, radius, fraction, count,
+                                 unsettled)
+        near = bounded and spread < 0.5 and abs(el_ref) + spread < _NEAR_MAX_ELEVATION_DEG
         for i in range(n_open):
             q = unsettled[i]
             evaluations[q] += 1
-            if bounded and spread < 0.5 and abs(el_ref) + spread < _NEAR_MAX_ELEVATION_DEG:
-                el, az = _sight_near(sun, t, geo, q, grid_az, grid_east, grid_north)
-                horizon = _horizon_at(nodes, q, az)
+            count[q] = 1
+            if near:
+                el, az = _sight_near(bx, by, bz, geo, q, grid_az, grid_east, grid_north)
+                i0, i1, w = _node_weights(az, n_az)
+                horizon = (1.0 - w) * nodes[i0, q] + w * nodes[i1, q]
                 if abs(abs(el - horizon) - radius) > _NEAR_EDGE_DEG:
-                    _add_sun(q, _disc_fraction(el, horizon, radius), 1, total, dark_run,
-                             dark_best, edge_best, from_start)
+                    fraction[q] = _disc_fraction(el, horizon, radius)
                     continue
             up, east, north, dist = _up_east_north(
-                sun[t, 0], sun[t, 1], sun[t, 2], geo[q, _PX], geo[q, _PY], geo[q, _PZ],
-                geo[q, _SLAT], geo[q, _CLAT], geo[q, _SLON], geo[q, _CLON])
+                bx, by, bz, geo[q, _PX], geo[q, _PY], geo[q, _PZ], geo[q, _SLAT],
+                geo[q, _CLAT], geo[q, _SLON], geo[q, _CLON])
             el = _elevation(up, dist)
             if el - radius >= geo[q, _H_HI]:
-                frac = 1.0
+                fraction[q] = 1.0
             elif el + radius <= geo[q, _H_LO]:
-                frac = 0.0
+                fraction[q] = 0.0
             else:
-                frac = _disc_fraction(
-                    el, _horizon_at(nodes, q, _grid_azimuth(east, north, geo[q, _CONV])),
-                    radius)
-            _add_sun(q, frac, 1, total, dark_run, dark_best, edge_best, from_start)
-        t += 1
+                i0, i1, w = _node_weights(_grid_azimuth(east, north, geo[q, _CONV]), n_az)
+                fraction[q] = _disc_fraction(
+                    el, (1.0 - w) * nodes[i0, q] + w * nodes[i1, q], radius)
+        for q in range(m):  # tally; count 0 leaves the cell as it was
+            lit = 1 if fraction[q] > 0.0 else 0
+            run = dark_run[q]
+            first = from_start[q]
+            total[q] += fraction[q] * count[q]
+            dark_run[q] = (run + count[q]) * (1 - lit)
+            edge_best[q] = max(edge_best[q], run * lit * first)
+            dark_best[q] = max(dark_best[q], run * lit * (1 - first))
+            from_start[q] = first * (1 - lit)
+        t += steps
     for q in range(m):
         edge_best[q] = max(edge_best[q], dark_run[q])
 
@@ -472,53 +471,63 @@ def _sun_pass(nodes, geo, sun, sun_radius, r_max, bounded, windows, low, high, s
 def _earth_pass(nodes, geo, earth, bounded, windows, low, high, spread, seen, gap_best,
                 evaluations):
     """The Earth's visibility for a block's cells over every instant (instants seen into
-    ``seen``, the longest run unseen into ``gap_best``); settled as in :func:`_sun_pass`."""
-    m, n_az = nodes.shape
+    ``seen``, the longest run unseen into ``gap_best``); settled and tallied as in
+    :func:`_sun_pass`."""
+    n_az, m = nodes.shape
     n_t = earth.shape[0]
     ref = m // 2
     gap_run = np.zeros(m, np.int64)
-    side = np.full(m, -1, np.int64)
+    visible = np.zeros(m, np.int64)
+    count = np.zeros(m, np.int64)
     unsettled = np.arange(m)
     n_open = m
     hint = 0
     t = 0
     el_ref = grid_az = grid_east = grid_north = 0.0
     while t < n_t:
+        bx, by, bz = earth[t, 0], earth[t, 1], earth[t, 2]
+        steps = 1
         if bounded:
             el_ref, grid_az, grid_east, grid_north, k, above, hint = _block_decision(
                 earth, t, geo, ref, low, high, n_az, windows, 0.0, spread, hint)
             evaluations[0] += 1
             if k > 0:
+                steps = k
+                n_open = 0
                 for q in range(m):
-                    _add_earth(q, 1 if above else 0, k, seen, gap_run, gap_best)
-                t += k
-                continue
-            n_open = _settle(nodes, el_ref, grid_az, spread, 0.0, side, unsettled)
-            for q in range(m):
-                _add_earth(q, 1 if side[q] == 1 else 0, 1 if side[q] >= 0 else 0, seen,
-                           gap_run, gap_best)
+                    visible[q] = 1 if above else 0
+                    count[q] = k
+            else:
+                n_open = _settle(nodes, el_ref, grid_az, spread, 0.0, visible, count,
+                                 unsettled)
+        near = bounded and spread < 0.5 and abs(el_ref) + spread < _NEAR_MAX_ELEVATION_DEG
         for i in range(n_open):
             q = unsettled[i]
             evaluations[q] += 1
-            if bounded and spread < 0.5 and abs(el_ref) + spread < _NEAR_MAX_ELEVATION_DEG:
-                el, az = _sight_near(earth, t, geo, q, grid_az, grid_east, grid_north)
-                horizon = _horizon_at(nodes, q, az)
+            count[q] = 1
+            if near:
+                el, az = _sight_near(bx, by, bz, geo, q, grid_az, grid_east, grid_north)
+                i0, i1, w = _node_weights(az, n_az)
+                horizon = (1.0 - w) * nodes[i0, q] + w * nodes[i1, q]
                 if abs(el - horizon) > _NEAR_EDGE_DEG:
-                    _add_earth(q, 1 if el > horizon else 0, 1, seen, gap_run, gap_best)
+                    visible[q] = 1 if el > horizon else 0
                     continue
             up, east, north, dist = _up_east_north(
-                earth[t, 0], earth[t, 1], earth[t, 2], geo[q, _PX], geo[q, _PY], geo[q, _PZ],
-                geo[q, _SLAT], geo[q, _CLAT], geo[q, _SLON], geo[q, _CLON])
+                bx, by, bz, geo[q, _PX], geo[q, _PY], geo[q, _PZ], geo[q, _SLAT],
+                geo[q, _CLAT], geo[q, _SLON], geo[q, _CLON])
             el = _elevation(up, dist)
             if el > geo[q, _H_HI]:
-                visible = 1
+                visible[q] = 1
             elif el <= geo[q, _H_LO]:
-                visible = 0
+                visible[q] = 0
             else:
-                visible = 1 if el > _horizon_at(
-                    nodes, q, _grid_azimuth(east, north, geo[q, _CONV])) else 0
-            _add_earth(q, visible, 1, seen, gap_run, gap_best)
-        t += 1
+                i0, i1, w = _node_weights(_grid_azimuth(east, north, geo[q, _CONV]), n_az)
+                visible[q] = 1 if el > (1.0 - w) * nodes[i0, q] + w * nodes[i1, q] else 0
+        for q in range(m):  # tally; count 0 leaves the cell as it was
+            seen[q] += count[q] * visible[q]
+            gap_run[q] = (gap_run[q] + count[q]) * (1 - visible[q])
+            gap_best[q] = max(gap_best[q], gap_run[q])
+        t += steps
 
 
 @njit(cache=True, parallel=True)
@@ -576,7 +585,7 @@ def _block_light(horizons, lat, lon, pos, conv, sun, sun_radius, r_max, earth, v
         return
     cells = cells[:m]
     geo = np.empty((m, 12))
-    nodes = np.empty((m, n_az))
+    nodes = np.empty((n_az, m))
     node_low = np.empty(n_az)
     node_high = np.empty(n_az)
     rotation, offset = _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo, nodes,
@@ -682,16 +691,16 @@ def light_maps(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km: np.ndar
     """Illumination and Earth-visibility summaries for every cell of a horizon map.
 
     ``method="bounded"`` (default) evaluates an instant only where bounds on the bodies'
-    motion cannot tell its outcome. Cells go in blocks of ``BLOCK_CELLS``² whose middle cell
-    is the reference: at an instant with the Sun wholly above (or below) every block cell's
-    horizon, the next k instants are counted as the same for the whole block when the Sun,
-    moving at most its per-step elevation and azimuth bounds and seen from any block cell
-    (their frames and positions differ by a known angle), stays clear of the highest
-    (lowest) horizon over the azimuths it could reach; likewise for the Earth. At other
-    instants each cell is settled on its own when the same spread allows, else evaluated
-    (its azimuth from the reference cell's, to < 10⁻¹³ rad). So the outcomes equal
-    ``method="direct"`` (every instant at every cell) instant by instant; the means differ
-    only by rounding (~10⁻¹⁵).
+    motion cannot tell its outcome. Cells go in square blocks (``BLOCK_SPAN_M``) whose
+    middle cell is the reference: at an instant with the Sun wholly above (or below) every
+    block cell's horizon, the next k instants are counted as the same for the whole block
+    when the Sun, moving at most its per-step elevation and azimuth bounds and seen from
+    any block cell (their frames and positions differ by a known angle), stays clear of
+    the highest (lowest) horizon over the azimuths it could reach; likewise for the Earth.
+    At other instants each cell is settled on its own when the same spread allows, else
+    evaluated (its azimuth from the reference cell's, to < 10⁻¹³ rad). So the outcomes
+    equal ``method="direct"`` (every instant at every cell) instant by instant; the means
+    differ only by rounding (~10⁻¹⁵).
     """
     return light_maps_counted(horizons_deg, geometry, sun_km, earth_km, step_hours,
                               method)[0]
@@ -721,8 +730,13 @@ def light_maps_counted(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km:
     windows = [motion_windows(body, cell_radius) if bounded else np.empty((0, 1, 4))
                for body in (sun, earth)]
     distances = [float(np.linalg.norm(body, axis=1).min()) for body in (sun, earth)]
+    block = 8
+    if nx > 1:
+        spacing_m = 1000.0 * float(np.linalg.norm(geometry.position_km[1]
+                                                  - geometry.position_km[0]))
+        block = min(16, max(8, int(BLOCK_SPAN_M / max(spacing_m, 1e-3))))
     evaluations = np.empty(n, np.int64)
-    _light_map_kernel(*common, bounded, BLOCK_CELLS, *windows, *distances, *outs, evaluations)
+    _light_map_kernel(*common, bounded, block, *windows, *distances, *outs, evaluations)
     fraction, dark, dark_edge, earth_fraction, gap = outs
     to_days = step_hours / 24.0
     dark_days = np.where(dark >= 0, dark * to_days, np.nan)
@@ -778,7 +792,7 @@ def light_series(horizons_deg: np.ndarray, row: int, col: int, geometry: CellGeo
     """
     out = np.empty((8, sun_km.shape[0]))
     lat, lon = math.radians(geometry.lat_deg[0]), math.radians(geometry.lon_deg[0])
-    nodes = np.asarray(horizons_deg, dtype=float)[:, row, col].reshape(1, -1)
+    nodes = np.asarray(horizons_deg, dtype=float)[:, row, col].reshape(-1, 1)
     _point_kernel(nodes, math.sin(lat), math.cos(lat),
                   math.sin(lon), math.cos(lon), geometry.position_km[0],
                   float(geometry.convergence_deg[0]), np.ascontiguousarray(sun_km, float),
