@@ -211,15 +211,16 @@ def year_hourly():
 
 @pytest.mark.parametrize("lat, lon, pixel", [(-89.6, 40.0, 150.0), (-87.0, 200.0, 150.0),
                                              (-70.0, 30.0, 150.0), (2.0, 88.0, 150.0),
-                                             (-88.5, 300.0, 1_500.0)])
+                                             (-89.3, 120.0, 75.0), (-88.5, 300.0, 1_500.0)])
 def test_bounded_light_maps_equal_the_direct_computation(year_hourly, lat, lon, pixel):
     """The default light maps skip instants whose outcome bounds on the Sun's and Earth's
     motion settle, for blocks of cells at once; every summary must equal evaluating every
     instant at every cell: fractions to rounding, longest night and Earth gap exactly, the
     same never-lit and cut-night cells. Rough terrain near the pole (Sun grazing a jagged
     horizon), at mid-latitude, and at the limb (Earth rising and setting with libration),
-    hourly for a year; a grid that blocks do not tile, with holes (NaN heights), and one of
-    1.5 km cells (blocks 12 km across, whose cells see the Sun and Earth further apart)."""
+    hourly for a year; a grid that blocks do not tile, with holes (NaN heights); blocks of
+    16 cells of 75 m and of 8 of 1.5 km (12 km across: their cells see the Sun and Earth
+    further apart)."""
     from lunatlas.illumination.horizon import horizon_angles
     from lunatlas.illumination.light import light_maps_counted
     from lunatlas.illumination.pipeline import azimuths, geometry_of

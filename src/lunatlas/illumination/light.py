@@ -247,9 +247,9 @@ def _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo, nodes, node_l
                     node_high):
     """Fill ``geo`` (m, 12) and ``nodes`` (A, m: their horizons) for the block's cells
     (flat indices ``cells``), and the block's lowest and highest horizon per node; return
-    the largest rotation (radians) between a cell's (grid east, grid north, up) frame and
-    the reference cell's (the middle one), and the largest distance (km) between their
-    positions."""
+    the reference cell (the one nearest the block's centre), the largest rotation
+    (radians) between a cell's (grid east, grid north, up) frame and the reference cell's,
+    and the largest distance (km) between their positions."""
     m = cells.shape[0]
     n_az = horizons.shape[0]
     node_low[:] = np.inf
@@ -280,7 +280,18 @@ def _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo, nodes, node_l
             frames[q, k] = cc * east[k] + sc * north[k]
             frames[q, 3 + k] = cc * north[k] - sc * east[k]
         frames[q, 6], frames[q, 7], frames[q, 8] = clat * clon, clat * slon, slat
-    ref = m // 2
+    centre = np.zeros(3)
+    for q in range(m):
+        for k in range(3):
+            centre[k] += geo[q, _PX + k] / m
+    ref = 0
+    nearest = np.inf
+    for q in range(m):
+        d = 0.0
+        for k in range(3):
+            d += (geo[q, _PX + k] - centre[k]) ** 2
+        if d < nearest:
+            ref, nearest = q, d
     rotation = 0.0
     offset = 0.0
     for q in range(m):
@@ -293,7 +304,7 @@ def _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo, nodes, node_l
         for k in range(3):
             shift += (geo[q, _PX + k] - geo[ref, _PX + k]) ** 2
         offset = max(offset, math.sqrt(shift))
-    return rotation, offset
+    return ref, rotation, offset
 
 
 @njit(cache=True)
@@ -388,7 +399,7 @@ def _block_decision(body, t, geo, ref, low, high, n_az, windows, pad, spread, hi
 
 
 @njit(cache=True)
-def _sun_pass(nodes, geo, sun, sun_radius, r_max, bounded, windows, low, high, spread,
+def _sun_pass(nodes, geo, ref, sun, sun_radius, r_max, bounded, windows, low, high, spread,
               total, dark_best, edge_best, evaluations):
     """The Sun's outcomes for a block's cells over every instant (sums into ``total``;
     longest interior and period-cut dark runs into ``dark_best``, ``edge_best``).
@@ -402,7 +413,6 @@ def _sun_pass(nodes, geo, sun, sun_radius, r_max, bounded, windows, low, high, s
     predict), without calls that would take the arrays' references."""
     n_az, m = nodes.shape
     n_t = sun.shape[0]
-    ref = m // 2
     dark_run = np.zeros(m, np.int64)
     from_start = np.ones(m, np.int64)
     fraction = np.zeros(m)
@@ -468,14 +478,13 @@ def _sun_pass(nodes, geo, sun, sun_radius, r_max, bounded, windows, low, high, s
 
 
 @njit(cache=True)
-def _earth_pass(nodes, geo, earth, bounded, windows, low, high, spread, seen, gap_best,
+def _earth_pass(nodes, geo, ref, earth, bounded, windows, low, high, spread, seen, gap_best,
                 evaluations):
     """The Earth's visibility for a block's cells over every instant (instants seen into
     ``seen``, the longest run unseen into ``gap_best``); settled and tallied as in
     :func:`_sun_pass`."""
     n_az, m = nodes.shape
     n_t = earth.shape[0]
-    ref = m // 2
     gap_run = np.zeros(m, np.int64)
     visible = np.zeros(m, np.int64)
     count = np.zeros(m, np.int64)
@@ -588,8 +597,8 @@ def _block_light(horizons, lat, lon, pos, conv, sun, sun_radius, r_max, earth, v
     nodes = np.empty((n_az, m))
     node_low = np.empty(n_az)
     node_high = np.empty(n_az)
-    rotation, offset = _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo, nodes,
-                                       node_low, node_high)
+    ref, rotation, offset = _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo,
+                                            nodes, node_low, node_high)
     levels = 1  # the top level spans all A nodes
     while (1 << (levels - 1)) < n_az:
         levels += 1
@@ -607,11 +616,11 @@ def _block_light(horizons, lat, lon, pos, conv, sun, sun_radius, r_max, earth, v
     dark_best = np.zeros(m, np.int64)
     edge_best = np.zeros(m, np.int64)
     counted = np.zeros(m, np.int64)
-    _sun_pass(nodes, geo, sun, sun_radius, r_max, bounded, sun_windows, low,
+    _sun_pass(nodes, geo, ref, sun, sun_radius, r_max, bounded, sun_windows, low,
               high, sun_spread, total, dark_best, edge_best, counted)
     seen = np.zeros(m, np.int64)
     gap_best = np.zeros(m, np.int64)
-    _earth_pass(nodes, geo, earth, bounded, earth_windows, low, high,
+    _earth_pass(nodes, geo, ref, earth, bounded, earth_windows, low, high,
                 earth_spread, seen, gap_best, counted)
     for q in range(m):
         idx = cells[q]
