@@ -383,39 +383,62 @@ def _settle(nodes, el, grid_az, spread, clear, outcome, count, unsettled):
 
 
 @njit(cache=True)
-def _block_decision(body, t, geo, ref, low, high, n_az, windows, pad, spread, hint):
-    """Where the block's reference cell sees ``body[t]`` (elevation, grid azimuth, grid
-    east and north components), and how many instants from ``t`` on are surely on one side
-    of every block cell's horizon by ≥ ``pad`` (0 when unsure), which side, and the next
-    search level (see :func:`_skip`)."""
+def _block_instant(body, t, geo, ref, nodes, low, high, windows, pad, clear, spread, hint,
+                   outcome, count, unsettled):
+    """Instant ``t`` of the bounded method for a block. When bounds put the body ≥ ``pad``
+    (°) on one side of every block cell's horizon for k instants from ``t`` on, every cell
+    gets ``outcome`` = that side (1 above, 0 below) and ``count`` = k; else the cells that
+    are surely ≥ ``clear`` (°) from their horizon get theirs with count 1
+    (:func:`_settle`) and the others are listed in ``unsettled``. Returns the instants
+    covered (k or 1), how many cells are unsettled, where the reference cell sees the body
+    (elevation, grid azimuth, grid east and north components) and the next search level
+    (see :func:`_skip`)."""
+    n_az, m = nodes.shape
     el, grid_az, grid_east, grid_north = _reference_sight(body, t, geo, ref)
     h_min, h_max = _horizon_extrema(low, high, n_az, grid_az, grid_az)
     above = el - h_max >= h_min - el
-    k = 0
     if max(el - pad - h_max, h_min - el - pad) > spread:
         k, hint = _skip(low, high, n_az, el, grid_az, t, windows, geo[ref, _SLAT],
                         geo[ref, _CLAT], pad, spread, above, hint)
-    return el, grid_az, grid_east, grid_north, k, above, (hint if k > 0 else 0)
+        if k > 0:
+            for q in range(m):
+                outcome[q] = 1 if above else 0
+                count[q] = k
+            return k, 0, el, grid_az, grid_east, grid_north, hint
+    n_open = _settle(nodes, el, grid_az, spread, clear, outcome, count, unsettled)
+    return 1, n_open, el, grid_az, grid_east, grid_north, 0
 
 
 @njit(cache=True)
-def _sun_pass(nodes, geo, ref, sun, sun_radius, r_max, bounded, windows, low, high, spread,
-              total, dark_best, edge_best, evaluations):
-    """The Sun's outcomes for a block's cells over every instant (sums into ``total``;
-    longest interior and period-cut dark runs into ``dark_best``, ``edge_best``).
+def _near_horizon(bx, by, bz, geo, q, nodes, grid_az, grid_east, grid_north):
+    """Elevation (°) of body vector (bx, by, bz) from block cell ``q`` and the cell's
+    horizon (°) under it, the azimuth from the reference cell's (:func:`_sight_near`)."""
+    el, az = _sight_near(bx, by, bz, geo, q, grid_az, grid_east, grid_north)
+    i0, i1, w = _node_weights(az, nodes.shape[0])
+    return el, (1.0 - w) * nodes[i0, q] + w * nodes[i1, q]
 
-    Bounded: where the block's reference cell cannot settle a window of instants, each
-    cell is still settled without evaluating it when, with the Sun anywhere the block's
-    spread allows, its disc is wholly above or below that cell's horizon; the others take
-    their azimuth from the reference cell's (:func:`_sight_near`) unless the limb is at
-    their horizon. Each instant's outcomes go to ``fraction``/``count`` (count 0: none)
-    and are tallied in one branch-free loop (which cells' discs are cut is hard to
-    predict), without calls that would take the arrays' references."""
+
+@njit(cache=True)
+def _body_pass(nodes, geo, ref, body, disc, radius, pad, bounded, windows, low, high, spread,
+               total, dark_best, edge_best, evaluations):
+    """One body's outcomes for a block's cells over every instant: the Sun's visible disc
+    fraction (``disc``: a disc of ``radius[t]`` °) or whether the Earth's centre is above
+    the horizon (1 or 0). Their sums go to ``total``, the longest runs of 0 (no Sun; no
+    Earth) to ``dark_best`` (inside the period) and ``edge_best`` (cut by its start or end).
+
+    Bounded: where the block's reference cell cannot settle a window of instants (bounds
+    with ``pad`` °, the Sun's largest radius), each cell is still settled without
+    evaluating it when, with the body anywhere the block's spread allows, it is wholly
+    above or below that cell's horizon; the others take their azimuth from the reference
+    cell's (:func:`_sight_near`) unless the limb (centre) is at their horizon. Each
+    instant's outcomes go to ``outcome``/``count`` (count 0: none) and are tallied in one
+    branch-free loop (which cells' discs are cut is hard to predict), without calls that
+    would take the arrays' references."""
     n_az, m = nodes.shape
-    n_t = sun.shape[0]
+    n_t = body.shape[0]
     dark_run = np.zeros(m, np.int64)
     from_start = np.ones(m, np.int64)
-    fraction = np.zeros(m)
+    outcome = np.zeros(m)
     count = np.zeros(m, np.int64)
     unsettled = np.arange(m)
     n_open = m
@@ -423,51 +446,46 @@ def _sun_pass(nodes, geo, ref, sun, sun_radius, r_max, bounded, windows, low, hi
     t = 0
     el_ref = grid_az = grid_east = grid_north = 0.0
     while t < n_t:
-        radius = sun_radius[t]
-        bx, by, bz = sun[t, 0], sun[t, 1], sun[t, 2]
+        r = radius[t]
+        bx, by, bz = body[t, 0], body[t, 1], body[t, 2]
         steps = 1
         if bounded:
-            el_ref, grid_az, grid_east, grid_north, k, above, hint = _block_decision(
-                sun, t, geo, ref, low, high, n_az, windows, r_max, spread, hint)
+            steps, n_open, el_ref, grid_az, grid_east, grid_north, hint = _block_instant(
+                body, t, geo, ref, nodes, low, high, windows, pad, r, spread, hint,
+                outcome, count, unsettled)
             evaluations[0] += 1
-            if k > 0:
-                steps = k
-                n_open = 0
-                for q in range(m):
-                    fraction[q] = 1.0 if above else 0.0
-                    count[q] = k
-            else:
-                n_open = _settle(nodes, el_ref, grid_az, spread, radius, fraction, count,
-                                 unsettled)
         near = bounded and spread < 0.5 and abs(el_ref) + spread < _NEAR_MAX_ELEVATION_DEG
         for i in range(n_open):
             q = unsettled[i]
             evaluations[q] += 1
             count[q] = 1
             if near:
-                el, az = _sight_near(bx, by, bz, geo, q, grid_az, grid_east, grid_north)
-                i0, i1, w = _node_weights(az, n_az)
-                horizon = (1.0 - w) * nodes[i0, q] + w * nodes[i1, q]
-                if abs(abs(el - horizon) - radius) > _NEAR_EDGE_DEG:
-                    fraction[q] = _disc_fraction(el, horizon, radius)
+                el, horizon = _near_horizon(bx, by, bz, geo, q, nodes, grid_az, grid_east,
+                                            grid_north)
+                if abs(abs(el - horizon) - r) > _NEAR_EDGE_DEG:
+                    outcome[q] = (_disc_fraction(el, horizon, r) if disc
+                                  else (1.0 if el > horizon else 0.0))
                     continue
             up, east, north, dist = _up_east_north(
                 bx, by, bz, geo[q, _PX], geo[q, _PY], geo[q, _PZ], geo[q, _SLAT],
                 geo[q, _CLAT], geo[q, _SLON], geo[q, _CLON])
             el = _elevation(up, dist)
-            if el - radius >= geo[q, _H_HI]:
-                fraction[q] = 1.0
-            elif el + radius <= geo[q, _H_LO]:
-                fraction[q] = 0.0
+            # Beyond the cell's lowest or highest horizon no azimuth is needed (a centre
+            # exactly at the horizon is not above it).
+            if el - r >= geo[q, _H_HI] and (disc or el > geo[q, _H_HI]):
+                outcome[q] = 1.0
+            elif el + r <= geo[q, _H_LO]:
+                outcome[q] = 0.0
             else:
                 i0, i1, w = _node_weights(_grid_azimuth(east, north, geo[q, _CONV]), n_az)
-                fraction[q] = _disc_fraction(
-                    el, (1.0 - w) * nodes[i0, q] + w * nodes[i1, q], radius)
+                horizon = (1.0 - w) * nodes[i0, q] + w * nodes[i1, q]
+                outcome[q] = (_disc_fraction(el, horizon, r) if disc
+                              else (1.0 if el > horizon else 0.0))
         for q in range(m):  # tally; count 0 leaves the cell as it was
-            lit = 1 if fraction[q] > 0.0 else 0
+            lit = 1 if outcome[q] > 0.0 else 0
             run = dark_run[q]
             first = from_start[q]
-            total[q] += fraction[q] * count[q]
+            total[q] += outcome[q] * count[q]
             dark_run[q] = (run + count[q]) * (1 - lit)
             edge_best[q] = max(edge_best[q], run * lit * first)
             dark_best[q] = max(dark_best[q], run * lit * (1 - first))
@@ -475,68 +493,6 @@ def _sun_pass(nodes, geo, ref, sun, sun_radius, r_max, bounded, windows, low, hi
         t += steps
     for q in range(m):
         edge_best[q] = max(edge_best[q], dark_run[q])
-
-
-@njit(cache=True)
-def _earth_pass(nodes, geo, ref, earth, bounded, windows, low, high, spread, seen, gap_best,
-                evaluations):
-    """The Earth's visibility for a block's cells over every instant (instants seen into
-    ``seen``, the longest run unseen into ``gap_best``); settled and tallied as in
-    :func:`_sun_pass`."""
-    n_az, m = nodes.shape
-    n_t = earth.shape[0]
-    gap_run = np.zeros(m, np.int64)
-    visible = np.zeros(m, np.int64)
-    count = np.zeros(m, np.int64)
-    unsettled = np.arange(m)
-    n_open = m
-    hint = 0
-    t = 0
-    el_ref = grid_az = grid_east = grid_north = 0.0
-    while t < n_t:
-        bx, by, bz = earth[t, 0], earth[t, 1], earth[t, 2]
-        steps = 1
-        if bounded:
-            el_ref, grid_az, grid_east, grid_north, k, above, hint = _block_decision(
-                earth, t, geo, ref, low, high, n_az, windows, 0.0, spread, hint)
-            evaluations[0] += 1
-            if k > 0:
-                steps = k
-                n_open = 0
-                for q in range(m):
-                    visible[q] = 1 if above else 0
-                    count[q] = k
-            else:
-                n_open = _settle(nodes, el_ref, grid_az, spread, 0.0, visible, count,
-                                 unsettled)
-        near = bounded and spread < 0.5 and abs(el_ref) + spread < _NEAR_MAX_ELEVATION_DEG
-        for i in range(n_open):
-            q = unsettled[i]
-            evaluations[q] += 1
-            count[q] = 1
-            if near:
-                el, az = _sight_near(bx, by, bz, geo, q, grid_az, grid_east, grid_north)
-                i0, i1, w = _node_weights(az, n_az)
-                horizon = (1.0 - w) * nodes[i0, q] + w * nodes[i1, q]
-                if abs(el - horizon) > _NEAR_EDGE_DEG:
-                    visible[q] = 1 if el > horizon else 0
-                    continue
-            up, east, north, dist = _up_east_north(
-                bx, by, bz, geo[q, _PX], geo[q, _PY], geo[q, _PZ], geo[q, _SLAT],
-                geo[q, _CLAT], geo[q, _SLON], geo[q, _CLON])
-            el = _elevation(up, dist)
-            if el > geo[q, _H_HI]:
-                visible[q] = 1
-            elif el <= geo[q, _H_LO]:
-                visible[q] = 0
-            else:
-                i0, i1, w = _node_weights(_grid_azimuth(east, north, geo[q, _CONV]), n_az)
-                visible[q] = 1 if el > (1.0 - w) * nodes[i0, q] + w * nodes[i1, q] else 0
-        for q in range(m):  # tally; count 0 leaves the cell as it was
-            seen[q] += count[q] * visible[q]
-            gap_run[q] = (gap_run[q] + count[q]) * (1 - visible[q])
-            gap_best[q] = max(gap_best[q], gap_run[q])
-        t += steps
 
 
 @njit(cache=True, parallel=True)
@@ -549,17 +505,18 @@ def _light_map_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, val
     r_max = 0.0
     for t in range(sun.shape[0]):
         r_max = max(r_max, sun_radius[t])
+    point = np.zeros(earth.shape[0])  # the Earth's centre: a disc of radius 0
     n_bx = (nx + block - 1) // block
     for b in prange(((ny + block - 1) // block) * n_bx):
-        _block_light(horizons, lat, lon, pos, conv, sun, sun_radius, r_max, earth, valid,
-                     bounded, (b // n_bx) * block, (b % n_bx) * block, block, sun_windows,
-                     earth_windows, sun_distance_min, earth_distance_min, sun_sum, dark_max,
-                     dark_edge, earth_sum, gap_max, evaluations)
+        _block_light(horizons, lat, lon, pos, conv, sun, sun_radius, r_max, earth, point,
+                     valid, bounded, (b // n_bx) * block, (b % n_bx) * block, block,
+                     sun_windows, earth_windows, sun_distance_min, earth_distance_min,
+                     sun_sum, dark_max, dark_edge, earth_sum, gap_max, evaluations)
 
 
 @njit(cache=True)
-def _block_light(horizons, lat, lon, pos, conv, sun, sun_radius, r_max, earth, valid, bounded,
-                 r0, c0, size, sun_windows, earth_windows, sun_distance_min,
+def _block_light(horizons, lat, lon, pos, conv, sun, sun_radius, r_max, earth, point, valid,
+                 bounded, r0, c0, size, sun_windows, earth_windows, sun_distance_min,
                  earth_distance_min, sun_sum, dark_max, dark_edge, earth_sum, gap_max,
                  evaluations):
     """Light summaries of the cells of one block (rows r0 …, cols c0 …, ``size`` a side).
@@ -612,23 +569,24 @@ def _block_light(horizons, lat, lon, pos, conv, sun, sun_radius, r_max, earth, v
     sun_spread = math.degrees((rotation + offset / (sun_distance_min - offset)) * 1.01) + 1e-9
     earth_spread = math.degrees(
         (rotation + offset / (earth_distance_min - offset)) * 1.01) + 1e-9
+    counted = np.zeros(m, np.int64)
     total = np.zeros(m)
     dark_best = np.zeros(m, np.int64)
     edge_best = np.zeros(m, np.int64)
-    counted = np.zeros(m, np.int64)
-    _sun_pass(nodes, geo, ref, sun, sun_radius, r_max, bounded, sun_windows, low,
-              high, sun_spread, total, dark_best, edge_best, counted)
-    seen = np.zeros(m, np.int64)
-    gap_best = np.zeros(m, np.int64)
-    _earth_pass(nodes, geo, ref, earth, bounded, earth_windows, low, high,
-                earth_spread, seen, gap_best, counted)
+    _body_pass(nodes, geo, ref, sun, True, sun_radius, r_max, bounded, sun_windows, low,
+               high, sun_spread, total, dark_best, edge_best, counted)
+    seen = np.zeros(m)
+    gap_inside = np.zeros(m, np.int64)
+    gap_edge = np.zeros(m, np.int64)
+    _body_pass(nodes, geo, ref, earth, False, point, 0.0, bounded, earth_windows, low, high,
+               earth_spread, seen, gap_inside, gap_edge, counted)
     for q in range(m):
         idx = cells[q]
         sun_sum[idx] = total[q] / n_t
         dark_max[idx] = max(dark_best[q], edge_best[q])
         dark_edge[idx] = 1 if edge_best[q] > 0 and edge_best[q] >= dark_best[q] else 0
         earth_sum[idx] = seen[q] / n_t
-        gap_max[idx] = gap_best[q]
+        gap_max[idx] = max(gap_inside[q], gap_edge[q])
         evaluations[idx] = counted[q]
 
 
