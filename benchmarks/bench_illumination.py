@@ -63,7 +63,7 @@ def main() -> None:
     from lunatlas.ephemeris import sun_earth_vectors_me, time_grid
     from lunatlas.illumination import light_map
     from lunatlas.illumination.horizon import horizon_angles
-    from lunatlas.illumination.pipeline import azimuths
+    from lunatlas.illumination.pipeline import LIGHT_BAND_ROWS, azimuths
     from lunatlas.terrain import regrid
 
     half = 2 * MOON_RADIUS_M * np.tan(np.radians(90 - args.lat_limit) / 2)
@@ -79,8 +79,10 @@ def main() -> None:
     def progress(message: str) -> None:
         marks.setdefault(message.split(":")[0], time.perf_counter())
 
-    light_map(grid.isel(y=slice(0, 16), x=slice(0, 16)), times[:3], 1.0, args.azimuths,
-              args.distance_km * 1000, (sun[:3], earth[:3]))  # compile or load the kernels
+    # Compile (or load) the kernels for the bands the run passes them: strided views of the
+    # horizons when the grid has more than one band.
+    light_map(grid.isel(y=slice(0, LIGHT_BAND_ROWS + 8), x=slice(0, 8)), times[:3], 1.0,
+              args.azimuths, args.distance_km * 1000, (sun[:3], earth[:3]))
     t0 = time.perf_counter()
     maps = light_map(grid, times, 1.0, args.azimuths, args.distance_km * 1000, (sun, earth),
                      progress=progress)

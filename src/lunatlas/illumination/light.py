@@ -409,7 +409,7 @@ def _block_instant(body, t, geo, ref, nodes, low, high, windows, pad, clear, spr
     return 1, n_open, el, grid_az, grid_east, grid_north, 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _near_horizon(bx, by, bz, geo, q, nodes, grid_az, grid_east, grid_north):
     """Elevation (°) of body vector (bx, by, bz) from block cell ``q`` and the cell's
     horizon (°) under it, the azimuth from the reference cell's (:func:`_sight_near`)."""
