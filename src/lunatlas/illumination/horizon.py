@@ -379,8 +379,10 @@ def horizon_angles(heights_m: np.ndarray, pixel_m: float, azimuths_deg: np.ndarr
     z = np.ascontiguousarray(heights_m, dtype=np.float64)
     azimuths = np.asarray(azimuths_deg, dtype=float)
     out = np.zeros((azimuths.size, *z.shape), dtype=np.float32)
-    best = np.full(z.shape, -np.inf)
-    back = np.full(z.shape, -np.inf)
+    # Tangents in single precision: rounding is monotonic, so rounding each candidate before
+    # the maximum gives the float32 output the same bits as rounding the maximum.
+    best = np.full(z.shape, -np.inf, dtype=np.float32)
+    back = np.full(z.shape, -np.inf, dtype=np.float32)
     opposite = _opposite_indices(azimuths)
     holes = bool(np.isnan(z).any())
     for a, az_deg in enumerate(azimuths):
