@@ -197,15 +197,10 @@ def _near_field_pass(z, dcol, drow, step_px, step, n_near, radius, observer_m, b
                     continue
                 hi = lo + 1 if frac > 0.0 else lo
                 near_row = lo if frac < 0.5 else hi
-                if not holes:  # the same without the hole test: vectorised
-                    for c in range(max(0, -shift), min(nx, nx - shift)):
-                        t = ((1.0 - frac) * z[lo, c + shift] + frac * z[hi, c + shift] - drop
-                             - ground[c]) * inv_d
-                        row_best[c] = max(row_best[c], t)
-                    continue
                 for c in range(max(0, -shift), min(nx, nx - shift)):
                     h = (1.0 - frac) * z[lo, c + shift] + frac * z[hi, c + shift]
-                    h = h if math.isfinite(h) else z[near_row, c + shift]
+                    if holes and not math.isfinite(h):
+                        h = z[near_row, c + shift]
                     t = (h - drop - ground[c]) * inv_d
                     b = row_best[c]
                     row_best[c] = t if t > b else b
@@ -216,16 +211,11 @@ def _near_field_pass(z, dcol, drow, step_px, step, n_near, radius, observer_m, b
                 last = nx - 1 if frac > 0.0 else nx
                 step_hi = 1 if frac > 0.0 else 0
                 step_near = step_hi if frac >= 0.5 else 0
-                if not holes:
-                    for c in range(max(0, -whole), min(nx, last - whole)):
-                        t = ((1.0 - frac) * z[row, c + whole] + frac * z[row, c + whole + step_hi]
-                             - drop - ground[c]) * inv_d
-                        row_best[c] = max(row_best[c], t)
-                    continue
                 for c in range(max(0, -whole), min(nx, last - whole)):
                     lo = c + whole
                     h = (1.0 - frac) * z[row, lo] + frac * z[row, lo + step_hi]
-                    h = h if math.isfinite(h) else z[row, lo + step_near]
+                    if holes and not math.isfinite(h):
+                        h = z[row, lo + step_near]
                     t = (h - drop - ground[c]) * inv_d
                     b = row_best[c]
                     row_best[c] = t if t > b else b

@@ -37,22 +37,17 @@ def _degrees_0_360(angle_deg):
 
 
 @njit(cache=True, inline="always")
-def _node_weights(grid_azimuth_deg, n):
-    """The two of ``n`` uniform azimuth nodes around a grid azimuth and the second's weight
-    (the horizon there is linear between them)."""
+def _horizon_at(nodes, q, grid_azimuth_deg):
+    """Horizon (°) toward a grid azimuth, linear between the A uniform azimuth nodes
+    ``nodes[:, q]`` (the nodes of several cells are columns of one array)."""
+    n = nodes.shape[0]
     pos = _degrees_0_360(grid_azimuth_deg) * n / 360.0
     base = math.floor(pos)
     i0 = int(base)
     if i0 >= n:
         i0 = n - 1
-    return i0, (i0 + 1 if i0 + 1 < n else 0), pos - base
-
-
-@njit(cache=True)
-def _horizon_at(nodes, q, grid_azimuth_deg):
-    """Horizon (°) toward a grid azimuth, linear between the A uniform azimuth nodes
-    ``nodes[:, q]`` (the nodes of several cells are columns of one array)."""
-    i0, i1, w = _node_weights(grid_azimuth_deg, nodes.shape[0])
+    w = pos - base
+    i1 = i0 + 1 if i0 + 1 < n else 0
     return (1.0 - w) * nodes[i0, q] + w * nodes[i1, q]
 
 
@@ -68,11 +63,29 @@ def _up_east_north(vx, vy, vz, px, py, pz, slat, clat, slon, clon):
 
 
 @njit(cache=True, inline="always")
+def _elevation(up, dist):
+    """Elevation (°) of a direction from its local up component and length."""
+    return math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
+
+
+@njit(cache=True, inline="always")
+def _grid_azimuth(east, north, convergence):
+    """Grid azimuth (°) of a direction given by its local east and north components."""
+    return math.degrees(math.atan2(east, north)) + convergence
+
+
+@njit(cache=True, inline="always")
+def _grid_components(east, north, sin_conv, cos_conv):
+    """(grid east, grid north) components of a direction given by its local east and north
+    ones: the local axes turned by the convergence."""
+    return cos_conv * east + sin_conv * north, cos_conv * north - sin_conv * east
+
+
+@njit(cache=True, inline="always")
 def _topocentric(vx, vy, vz, px, py, pz, slat, clat, slon, clon):
     """Elevation (°), true azimuth (°) and distance (km) of body vector v from point p."""
     up, east, north, dist = _up_east_north(vx, vy, vz, px, py, pz, slat, clat, slon, clon)
-    return (math.degrees(math.asin(min(1.0, max(-1.0, up / dist)))),
-            math.degrees(math.atan2(east, north)), dist)
+    return _elevation(up, dist), math.degrees(math.atan2(east, north)), dist
 
 
 @dataclass(frozen=True)
@@ -226,18 +239,6 @@ def _skip(low, high, n_az, el, grid_az, t, windows, slat, clat, pad, spread, abo
     return 0, 0
 
 
-@njit(cache=True, inline="always")
-def _grid_azimuth(east, north, convergence):
-    """Grid azimuth (°) of a direction given by its local east and north components."""
-    return math.degrees(math.atan2(east, north)) + convergence
-
-
-@njit(cache=True, inline="always")
-def _elevation(up, dist):
-    """Elevation (°) of a direction from its local up component and length."""
-    return math.degrees(math.asin(min(1.0, max(-1.0, up / dist))))
-
-
 # Columns of a block's per-cell geometry (see _block_geometry).
 _SLAT, _CLAT, _SLON, _CLON, _PX, _PY, _PZ, _CONV, _SCONV, _CCONV, _H_LO, _H_HI = range(12)
 
@@ -271,14 +272,12 @@ def _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo, nodes, node_l
             node_low[a] = min(node_low[a], h)
             node_high[a] = max(node_high[a], h)
         geo[q, _H_LO], geo[q, _H_HI] = h_lo, h_hi
-        # Grid east and grid north are local east and north turned by the convergence.
         sc, cc = math.sin(math.radians(conv[idx])), math.cos(math.radians(conv[idx]))
         geo[q, _SCONV], geo[q, _CCONV] = sc, cc
         east = (-slon, clon, 0.0)
         north = (-slat * clon, -slat * slon, clat)
         for k in range(3):
-            frames[q, k] = cc * east[k] + sc * north[k]
-            frames[q, 3 + k] = cc * north[k] - sc * east[k]
+            frames[q, k], frames[q, 3 + k] = _grid_components(east[k], north[k], sc, cc)
         frames[q, 6], frames[q, 7], frames[q, 8] = clat * clon, clat * slon, slat
     centre = np.zeros(3)
     for q in range(m):
@@ -314,27 +313,9 @@ def _reference_sight(body, t, geo, ref):
     up, east, north, dist = _up_east_north(
         body[t, 0], body[t, 1], body[t, 2], geo[ref, _PX], geo[ref, _PY], geo[ref, _PZ],
         geo[ref, _SLAT], geo[ref, _CLAT], geo[ref, _SLON], geo[ref, _CLON])
-    grid_east = geo[ref, _CCONV] * east + geo[ref, _SCONV] * north
-    grid_north = geo[ref, _CCONV] * north - geo[ref, _SCONV] * east
+    grid_east, grid_north = _grid_components(east, north, geo[ref, _SCONV], geo[ref, _CCONV])
     return (_elevation(up, dist), _degrees_0_360(_grid_azimuth(east, north, geo[ref, _CONV])),
             grid_east, grid_north)
-
-
-@njit(cache=True, inline="always")
-def _sight_near(bx, by, bz, geo, q, grid_az, grid_east, grid_north):
-    """Elevation (°) and grid azimuth (°, unwrapped) of body vector (bx, by, bz) from block
-    cell ``q``, the azimuth from the angle between its (grid east, grid north) direction
-    and the reference cell's (``grid_az``, ``grid_east``, ``grid_north``). Used where that
-    angle is < 0.0175 rad (see ``_NEAR_MAX_ELEVATION_DEG``): there atan x = x − x³/3 + x⁵/5
-    to < 10⁻¹³ rad."""
-    up, east, north, dist = _up_east_north(
-        bx, by, bz, geo[q, _PX], geo[q, _PY], geo[q, _PZ], geo[q, _SLAT], geo[q, _CLAT],
-        geo[q, _SLON], geo[q, _CLON])
-    e = geo[q, _CCONV] * east + geo[q, _SCONV] * north
-    n = geo[q, _CCONV] * north - geo[q, _SCONV] * east
-    x = (e * grid_north - n * grid_east) / (e * grid_east + n * grid_north)
-    x2 = x * x
-    return _elevation(up, dist), grid_az + math.degrees(x * (1.0 - x2 * (1.0 / 3.0 - 0.2 * x2)))
 
 
 @njit(cache=True)
@@ -412,10 +393,25 @@ def _block_instant(body, t, geo, ref, nodes, low, high, windows, pad, clear, spr
 @njit(cache=True, inline="always")
 def _near_horizon(bx, by, bz, geo, q, nodes, grid_az, grid_east, grid_north):
     """Elevation (°) of body vector (bx, by, bz) from block cell ``q`` and the cell's
-    horizon (°) under it, the azimuth from the reference cell's (:func:`_sight_near`)."""
-    el, az = _sight_near(bx, by, bz, geo, q, grid_az, grid_east, grid_north)
-    i0, i1, w = _node_weights(az, nodes.shape[0])
-    return el, (1.0 - w) * nodes[i0, q] + w * nodes[i1, q]
+    horizon (°) under it, the azimuth from the angle between the cell's (grid east, grid
+    north) direction and the reference cell's (``grid_az``, ``grid_east``, ``grid_north``).
+    Used where that angle is < 0.0175 rad (see ``_NEAR_MAX_ELEVATION_DEG``): there
+    atan x = x − x³/3 + x⁵/5 to < 10⁻¹³ rad."""
+    up, east, north, dist = _up_east_north(
+        bx, by, bz, geo[q, _PX], geo[q, _PY], geo[q, _PZ], geo[q, _SLAT], geo[q, _CLAT],
+        geo[q, _SLON], geo[q, _CLON])
+    e, n = _grid_components(east, north, geo[q, _SCONV], geo[q, _CCONV])
+    x = (e * grid_north - n * grid_east) / (e * grid_east + n * grid_north)
+    x2 = x * x
+    az = grid_az + math.degrees(x * (1.0 - x2 * (1.0 / 3.0 - 0.2 * x2)))
+    return _elevation(up, dist), _horizon_at(nodes, q, az)
+
+
+@njit(cache=True, inline="always")
+def _outcome(el, horizon, radius, disc):
+    """The Sun's visible disc fraction (``disc``) or whether the Earth's centre is above
+    the horizon (1.0 or 0.0), from elevation and horizon (°)."""
+    return _disc_fraction(el, horizon, radius) if disc else (1.0 if el > horizon else 0.0)
 
 
 @njit(cache=True)
@@ -430,11 +426,11 @@ def _body_pass(nodes, geo, ref, body, disc, radius, pad, bounded, windows, low, 
     with ``pad`` °, the Sun's largest radius), each cell is still settled without
     evaluating it when, with the body anywhere the block's spread allows, it is wholly
     above or below that cell's horizon; the others take their azimuth from the reference
-    cell's (:func:`_sight_near`) unless the limb (centre) is at their horizon. Each
+    cell's (:func:`_near_horizon`) unless the limb (centre) is at their horizon. Each
     instant's outcomes go to ``outcome``/``count`` (count 0: none) and are tallied in one
     branch-free loop (which cells' discs are cut is hard to predict), without calls that
     would take the arrays' references."""
-    n_az, m = nodes.shape
+    m = nodes.shape[1]
     n_t = body.shape[0]
     dark_run = np.zeros(m, np.int64)
     from_start = np.ones(m, np.int64)
@@ -463,8 +459,7 @@ def _body_pass(nodes, geo, ref, body, disc, radius, pad, bounded, windows, low, 
                 el, horizon = _near_horizon(bx, by, bz, geo, q, nodes, grid_az, grid_east,
                                             grid_north)
                 if abs(abs(el - horizon) - r) > _NEAR_EDGE_DEG:
-                    outcome[q] = (_disc_fraction(el, horizon, r) if disc
-                                  else (1.0 if el > horizon else 0.0))
+                    outcome[q] = _outcome(el, horizon, r, disc)
                     continue
             up, east, north, dist = _up_east_north(
                 bx, by, bz, geo[q, _PX], geo[q, _PY], geo[q, _PZ], geo[q, _SLAT],
@@ -477,10 +472,8 @@ def _body_pass(nodes, geo, ref, body, disc, radius, pad, bounded, windows, low, 
             elif el + r <= geo[q, _H_LO]:
                 outcome[q] = 0.0
             else:
-                i0, i1, w = _node_weights(_grid_azimuth(east, north, geo[q, _CONV]), n_az)
-                horizon = (1.0 - w) * nodes[i0, q] + w * nodes[i1, q]
-                outcome[q] = (_disc_fraction(el, horizon, r) if disc
-                              else (1.0 if el > horizon else 0.0))
+                horizon = _horizon_at(nodes, q, _grid_azimuth(east, north, geo[q, _CONV]))
+                outcome[q] = _outcome(el, horizon, r, disc)
         for q in range(m):  # tally; count 0 leaves the cell as it was
             lit = 1 if outcome[q] > 0.0 else 0
             run = dark_run[q]
@@ -512,6 +505,13 @@ def _light_map_kernel(horizons, lat, lon, pos, conv, sun, sun_radius, earth, val
                      valid, bounded, (b // n_bx) * block, (b % n_bx) * block, block,
                      sun_windows, earth_windows, sun_distance_min, earth_distance_min,
                      sun_sum, dark_max, dark_edge, earth_sum, gap_max, evaluations)
+
+
+@njit(cache=True, inline="always")
+def _spread_deg(rotation, offset, distance_min):
+    """How far apart (°) two block cells can see a body at ≥ ``distance_min`` km: their
+    frames' ``rotation`` (radians) plus the parallax of their ``offset`` (km)."""
+    return math.degrees((rotation + offset / (distance_min - offset)) * 1.01) + 1e-9
 
 
 @njit(cache=True)
@@ -564,22 +564,19 @@ def _block_light(horizons, lat, lon, pos, conv, sun, sun_radius, r_max, earth, p
     high = np.empty((levels, width))
     if bounded:
         _extrema_tables(node_low, node_high, low, high)
-    # How far apart (°) two block cells can see a body: their frames' rotation plus the
-    # parallax of their offset.
-    sun_spread = math.degrees((rotation + offset / (sun_distance_min - offset)) * 1.01) + 1e-9
-    earth_spread = math.degrees(
-        (rotation + offset / (earth_distance_min - offset)) * 1.01) + 1e-9
     counted = np.zeros(m, np.int64)
     total = np.zeros(m)
     dark_best = np.zeros(m, np.int64)
     edge_best = np.zeros(m, np.int64)
     _body_pass(nodes, geo, ref, sun, True, sun_radius, r_max, bounded, sun_windows, low,
-               high, sun_spread, total, dark_best, edge_best, counted)
+               high, _spread_deg(rotation, offset, sun_distance_min), total, dark_best,
+               edge_best, counted)
     seen = np.zeros(m)
     gap_inside = np.zeros(m, np.int64)
     gap_edge = np.zeros(m, np.int64)
     _body_pass(nodes, geo, ref, earth, False, point, 0.0, bounded, earth_windows, low, high,
-               earth_spread, seen, gap_inside, gap_edge, counted)
+               _spread_deg(rotation, offset, earth_distance_min), seen, gap_inside, gap_edge,
+               counted)
     for q in range(m):
         idx = cells[q]
         sun_sum[idx] = total[q] / n_t
@@ -659,15 +656,15 @@ def light_maps(horizons_deg: np.ndarray, geometry: CellGeometry, sun_km: np.ndar
 
     ``method="bounded"`` (default) evaluates an instant only where bounds on the bodies'
     motion cannot tell its outcome. Cells go in square blocks (``BLOCK_SPAN_M``) whose
-    middle cell is the reference: at an instant with the Sun wholly above (or below) every
-    block cell's horizon, the next k instants are counted as the same for the whole block
-    when the Sun, moving at most its per-step elevation and azimuth bounds and seen from
-    any block cell (their frames and positions differ by a known angle), stays clear of
-    the highest (lowest) horizon over the azimuths it could reach; likewise for the Earth.
-    At other instants each cell is settled on its own when the same spread allows, else
-    evaluated (its azimuth from the reference cell's, to < 10⁻¹³ rad). So the outcomes
-    equal ``method="direct"`` (every instant at every cell) instant by instant; the means
-    differ only by rounding (~10⁻¹⁵).
+    cell nearest the centre is the reference: at an instant with the Sun wholly above (or
+    below) every block cell's horizon, the next k instants are counted as the same for the
+    whole block when the Sun, moving at most its per-step elevation and azimuth bounds and
+    seen from any block cell (their frames and positions differ by a known angle), stays
+    clear of the highest (lowest) horizon over the azimuths it could reach; likewise for
+    the Earth. At other instants each cell is settled on its own when the same spread
+    allows, else evaluated (its azimuth from the reference cell's, to < 10⁻¹³ rad). So the
+    outcomes equal ``method="direct"`` (every instant at every cell) instant by instant;
+    the means differ only by rounding (~10⁻¹⁵).
     """
     return light_maps_counted(horizons_deg, geometry, sun_km, earth_km, step_hours,
                               method)[0]
