@@ -35,28 +35,46 @@ def _slope(s_obs: float, g_obs: float, s: float, g: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def _rises(chain, n, reverse, S, G, s_obs, g_obs, i):
-    """Whether the chord to the chain's point i + 1 is steeper than to point i (compared by
-    cross-multiplication: the chords' runs s_obs − S are positive)."""
-    a = chain[n - 1 - i] if reverse else chain[i]
-    b = chain[n - 2 - i] if reverse else chain[i + 1]
-    return (G[a] - g_obs) * (s_obs - S[b]) < (G[b] - g_obs) * (s_obs - S[a])
+def _rises(cS, cG, n, reverse, s_obs, g_obs, i):
+    """Whether the chord to a chain's point i + 1 is steeper than to point i, counting from
+    the left (the chain's arc lengths ``cS`` and heights ``cG``, stored left to right, or
+    right to left with ``reverse``). Compared by cross-multiplication: the chords' runs
+    s_obs − S are positive."""
+    a = n - 1 - i if reverse else i
+    b = n - 2 - i if reverse else i + 1
+    return (cG[a] - g_obs) * (s_obs - cS[b]) < (cG[b] - g_obs) * (s_obs - cS[a])
 
 
-@njit(cache=True)
-def _max_on_chain(chain, n, reverse, S, G, s_obs, g_obs):
-    """Max chord slope from an observer right of an upper convex chain: the slopes rise,
-    then fall, and a binary search finds the peak, comparing slopes without dividing; the
-    winner's slope is divided out once."""
-    lo, hi = 0, n - 1
+@njit(cache=True, inline="always")
+def _peak(cS, cG, n, reverse, s_obs, g_obs, lo, hi):
+    """Position (from the left, within [lo, hi]) of the steepest chord from an observer
+    right of an upper convex chain: the slopes rise, then fall; binary search."""
     while lo < hi:
         mid = (lo + hi) // 2
-        if _rises(chain, n, reverse, S, G, s_obs, g_obs, mid):
+        if _rises(cS, cG, n, reverse, s_obs, g_obs, mid):
             lo = mid + 1
         else:
             hi = mid
-    q = chain[n - 1 - lo] if reverse else chain[lo]
-    return _slope(s_obs, g_obs, S[q], G[q])
+    return lo
+
+
+@njit(cache=True, inline="always")
+def _peak_near(cS, cG, n, s_obs, g_obs, guess):
+    """``_peak`` on a left-to-right chain, trying ``guess`` and then its neighbour first: a
+    neighbouring observer's peak is usually this one's (≈ 80 %) or next to it, and then two
+    or three comparisons with predictable branches replace the search."""
+    p = min(guess, n - 1)
+    if p > 0 and not _rises(cS, cG, n, False, s_obs, g_obs, p - 1):  # peak left of p
+        p -= 1
+        if p == 0 or _rises(cS, cG, n, False, s_obs, g_obs, p - 1):
+            return p
+        return _peak(cS, cG, n, False, s_obs, g_obs, 0, p - 1)
+    if p < n - 1 and _rises(cS, cG, n, False, s_obs, g_obs, p):  # right of p
+        p += 1
+        if p == n - 1 or not _rises(cS, cG, n, False, s_obs, g_obs, p):
+            return p
+        return _peak(cS, cG, n, False, s_obs, g_obs, p + 1, n - 1)
+    return p
 
 
 @njit(cache=True)
@@ -67,6 +85,15 @@ def _window_max_slope(S, G, OG, K, window, lag, res):
     ``K`` are the global sample indices (consecutive integers) that anchor hull chunks. The
     sweep runs over v = i − lag + 1 with a window of ``window − lag + 1`` samples, so the
     same hull machinery serves any lag (lag = 1: every earlier sample in reach).
+
+    The window is the tail of the trailing chunk plus the head of the current one. The
+    head's hull is searched first, from the previous observer's peak (reset with each
+    chunk, which a tile with its halo shares with the whole grid). The tail's hull is built
+    (right to left, with an undo log to drop points as the window moves) and searched only
+    when the tail's highest point, at the smallest (or, below the observer, largest) run,
+    could beat that; rounding is monotonic, so the bound holds for the computed slopes too
+    and skipping never changes the result. The hulls hold their points' (S, G), not their
+    indices: one dependent load fewer per comparison.
     """
     n = S.shape[0]
     for q in range(min(lag - 1, n)):
@@ -76,11 +103,15 @@ def _window_max_slope(S, G, OG, K, window, lag, res):
         for q in range(n):
             res[q] = -np.inf
         return
-    pre = np.empty(n, np.int64)
-    suf = np.empty(n, np.int64)
-    popped = np.empty(n, np.int64)
+    pre_S = np.empty(n)
+    pre_G = np.empty(n)
+    suf_S = np.empty(n)
+    suf_G = np.empty(n)
+    popped_S = np.empty(n)
+    popped_G = np.empty(n)
     inserted = np.empty(n, np.int64)
     pop_count = np.empty(n, np.int64)
+    tail_top = np.empty(n)
     i = 0
     while i < n:
         # K holds consecutive integers: chunk bounds are arithmetic (no division per sample).
@@ -88,55 +119,80 @@ def _window_max_slope(S, G, OG, K, window, lag, res):
         b = i
         e = min(n, i + (chunk + 1) * span - K[i])
         pa = max(0, b - (K[b] - (chunk - 1) * span))
+        highest = -np.inf
+        for q in range(b - 1, pa - 1, -1):  # highest G from q to the trailing chunk's end
+            if G[q] > highest:
+                highest = G[q]
+            tail_top[q] = highest
+        built = False
         nsuf = 0
         npop = 0
         nins = 0
-        for q in range(b - 1, pa - 1, -1):  # trailing chunk, built right to left
-            if not math.isfinite(G[q]):
-                continue
-            count = 0
-            while nsuf >= 2:
-                t1 = suf[nsuf - 1]
-                t2 = suf[nsuf - 2]
-                if (G[t1] - G[q]) * (S[t2] - S[q]) <= (G[t2] - G[q]) * (S[t1] - S[q]):
-                    popped[npop] = t1
-                    npop += 1
-                    nsuf -= 1
-                    count += 1
-                else:
-                    break
-            suf[nsuf] = q
-            nsuf += 1
-            inserted[nins] = q
-            pop_count[nins] = count
-            nins += 1
         npre = 0
+        guess = 0
         for k in range(b, e):
             start = k - span
-            while nins > 0 and inserted[nins - 1] < start:  # undo: drop points out of reach
-                nins -= 1
+            while built and nins > 0 and inserted[nins - 1] < start:
+                nins -= 1  # undo: drop points out of reach
                 nsuf -= 1
                 for _ in range(pop_count[nins]):
                     npop -= 1
-                    suf[nsuf] = popped[npop]
+                    suf_S[nsuf] = popped_S[npop]
+                    suf_G[nsuf] = popped_G[npop]
                     nsuf += 1
             obs = k + lag - 1
             if obs < n:
+                s_obs = S[obs]
+                g_obs = OG[obs]
                 best = -np.inf
-                if nsuf > 0:
-                    best = _max_on_chain(suf, nsuf, True, S, G, S[obs], OG[obs])
                 if npre > 0:
-                    best = max(best, _max_on_chain(pre, npre, False, S, G, S[obs], OG[obs]))
+                    guess = _peak_near(pre_S, pre_G, npre, s_obs, g_obs, guess)
+                    best = _slope(s_obs, g_obs, pre_S[guess], pre_G[guess])
+                first = max(start, pa)
+                if first < b:
+                    rise = tail_top[first] - g_obs
+                    bound = rise / (s_obs - (S[b - 1] if rise >= 0 else S[first]))
+                    if bound > best:
+                        if not built:  # the tail's hull, from the chunk's end to ``first``
+                            for q in range(b - 1, first - 1, -1):
+                                gq = G[q]
+                                if not math.isfinite(gq):
+                                    continue
+                                sq = S[q]
+                                count = 0
+                                while nsuf >= 2:
+                                    if ((suf_G[nsuf - 1] - gq) * (suf_S[nsuf - 2] - sq)
+                                            <= (suf_G[nsuf - 2] - gq) * (suf_S[nsuf - 1] - sq)):
+                                        popped_S[npop] = suf_S[nsuf - 1]
+                                        popped_G[npop] = suf_G[nsuf - 1]
+                                        npop += 1
+                                        nsuf -= 1
+                                        count += 1
+                                    else:
+                                        break
+                                suf_S[nsuf] = sq
+                                suf_G[nsuf] = gq
+                                nsuf += 1
+                                inserted[nins] = q
+                                pop_count[nins] = count
+                                nins += 1
+                            built = True
+                        if nsuf > 0:
+                            p = nsuf - 1 - _peak(suf_S, suf_G, nsuf, True, s_obs, g_obs, 0,
+                                                 nsuf - 1)
+                            best = max(best, _slope(s_obs, g_obs, suf_S[p], suf_G[p]))
                 res[obs] = best
-            if math.isfinite(G[k]):
+            gk = G[k]
+            if math.isfinite(gk):
+                sk = S[k]
                 while npre >= 2:
-                    h1 = pre[npre - 1]
-                    h2 = pre[npre - 2]
-                    if (G[h1] - G[h2]) * (S[k] - S[h2]) <= (G[k] - G[h2]) * (S[h1] - S[h2]):
+                    if ((pre_G[npre - 1] - pre_G[npre - 2]) * (sk - pre_S[npre - 2])
+                            <= (gk - pre_G[npre - 2]) * (pre_S[npre - 1] - pre_S[npre - 2])):
                         npre -= 1
                     else:
                         break
-                pre[npre] = k
+                pre_S[npre] = sk
+                pre_G[npre] = gk
                 npre += 1
         i = e
 
@@ -158,6 +214,20 @@ def _bilinear(z, y, x):
 
 
 _DEGREES = 180.0 / math.pi
+
+
+@njit(cache=True, inline="always")
+def _raise_row(z_lo, z_hi, z_near, frac, drop, inv_d, ground, row_best, holes):
+    """Raise ``row_best`` by the tangents to the terrain blended from ``z_lo`` and ``z_hi``
+    (``z_near`` where the blend meets a hole). The views are aligned and indexed from 0, so
+    numba needs no negative-index test and the loop vectorises."""
+    for i in range(row_best.shape[0]):
+        h = (1.0 - frac) * z_lo[i] + frac * z_hi[i]
+        if holes and not math.isfinite(h):
+            h = z_near[i]
+        t = (h - drop - ground[i]) * inv_d
+        b = row_best[i]
+        row_best[i] = t if t > b else b
 
 
 @njit(cache=True, parallel=True)
@@ -197,13 +267,12 @@ def _near_field_pass(z, dcol, drow, step_px, step, n_near, radius, observer_m, b
                     continue
                 hi = lo + 1 if frac > 0.0 else lo
                 near_row = lo if frac < 0.5 else hi
-                for c in range(max(0, -shift), min(nx, nx - shift)):
-                    h = (1.0 - frac) * z[lo, c + shift] + frac * z[hi, c + shift]
-                    if holes and not math.isfinite(h):
-                        h = z[near_row, c + shift]
-                    t = (h - drop - ground[c]) * inv_d
-                    b = row_best[c]
-                    row_best[c] = t if t > b else b
+                c0, c1 = max(0, -shift), min(nx, nx - shift)
+                z_lo = z[lo, c0 + shift:c1 + shift]
+                z_hi = z[hi, c0 + shift:c1 + shift]
+                z_near = z[near_row, c0 + shift:c1 + shift]
+                _raise_row(z_lo, z_hi, z_near, frac, drop, inv_d, ground[c0:c1],
+                           row_best[c0:c1], holes)
             else:
                 row = r + shift
                 if row < 0 or row > ny - 1:
@@ -211,14 +280,12 @@ def _near_field_pass(z, dcol, drow, step_px, step, n_near, radius, observer_m, b
                 last = nx - 1 if frac > 0.0 else nx
                 step_hi = 1 if frac > 0.0 else 0
                 step_near = step_hi if frac >= 0.5 else 0
-                for c in range(max(0, -whole), min(nx, last - whole)):
-                    lo = c + whole
-                    h = (1.0 - frac) * z[row, lo] + frac * z[row, lo + step_hi]
-                    if holes and not math.isfinite(h):
-                        h = z[row, lo + step_near]
-                    t = (h - drop - ground[c]) * inv_d
-                    b = row_best[c]
-                    row_best[c] = t if t > b else b
+                c0, c1 = max(0, -whole), min(nx, last - whole)
+                z_lo = z[row, c0 + whole:c1 + whole]
+                z_hi = z[row, c0 + whole + step_hi:c1 + whole + step_hi]
+                z_near = z[row, c0 + whole + step_near:c1 + whole + step_near]
+                _raise_row(z_lo, z_hi, z_near, frac, drop, inv_d, ground[c0:c1],
+                           row_best[c0:c1], holes)
         out_row = out[r]
         for c in range(nx):  # to degrees here, in parallel, while the row is in cache
             # in single precision (the output's; the arctangent costs 2.5× less)
@@ -253,24 +320,47 @@ def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, observ
     hi = max(tau * k_first, tau * k_last)
     j_min = int(math.floor(off_minor - 0.5 - hi)) - 1
     j_max = int(math.ceil(off_minor + n_minor - 0.5 - lo)) + 1
+    # Along-line quantities, the same for every line: sample t lies in major row/column m,
+    # at global index k, arc length S = k·step (back lines: reversed and negated).
+    line_S = np.empty(n_major)
+    line_drop = np.empty(n_major)
+    line_K = np.empty(n_major, np.int64)
+    line_m = np.empty(n_major, np.int64)
+    line_y = np.empty(n_major)
+    line_turn = np.empty(n_major)
+    back_S = np.empty(n_major)
+    back_K = np.empty(n_major, np.int64)
+    for t in range(n_major):
+        m = t if sig == 1 else n_major - 1 - t
+        k = sig * (m + off_major)
+        s = k * step
+        line_S[t] = s
+        line_drop[t] = s * s / (2.0 * radius)
+        line_K[t] = k
+        line_m[t] = m
+        line_y[t] = tau * k
+        line_turn[t] = s / radius
+        back_S[n_major - 1 - t] = -s
+        back_K[n_major - 1 - t] = -k
     for li in prange(j_max - j_min + 1):
         j = j_min + li
-        S = np.empty(n_major)
         G = np.empty(n_major)
         OG = np.empty(n_major)
-        K = np.empty(n_major, np.int64)
-        cell_major = np.empty(n_major, np.int64)
         cell_minor = np.empty(n_major, np.int64)
+        t0 = 0
         count = 0
         for t in range(n_major):
-            m = t if sig == 1 else n_major - 1 - t
-            k = sig * (m + off_major)
-            y = j + tau * k - off_minor
+            # j + τk is the global position, the same in a tile; taking the tile's integer
+            # offset from it is exact (the other order can round: a tile's bits would differ)
+            y = j + line_y[t] - off_minor
             c = int(math.floor(y + 0.5))
             if c < 0 or c >= n_minor:
                 if count > 0:
                     break
                 continue
+            if count == 0:
+                t0 = t
+            m = line_m[t]
             f = int(math.floor(y))
             w = y - f
             if x_major:
@@ -284,49 +374,48 @@ def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, observ
             hv = h0 + w * (h1 - h0)
             if not math.isfinite(hv):
                 hv = own  # nearest cell where the interpolation meets a hole
-            s = k * step
-            drop = s * s / (2.0 * radius)
-            S[count] = s
+            drop = line_drop[t]
             G[count] = hv - drop
             OG[count] = own + observer_m - drop
-            K[count] = k
-            cell_major[count] = m
             cell_minor[count] = c
             count += 1
         if count == 0:
             continue
+        t1 = t0 + count
         res = np.empty(count)
-        _window_max_slope(S[:count], G[:count], OG[:count], K[:count], window, near, res)
-        _store(best, res, S, OG, cell_major, cell_minor, count, x_major, radius, False)
+        _window_max_slope(line_S[t0:t1], G, OG, line_K[t0:t1], window, near, res)
+        _store(best, res, line_turn[t0:t1], OG, line_m[t0:t1], cell_minor, x_major, False)
         if both:
-            back_S = np.empty(count)
             back_G = np.empty(count)
             back_OG = np.empty(count)
-            back_K = np.empty(count, np.int64)
             for q in range(count):
-                back_S[q] = -S[count - 1 - q]
                 back_G[q] = G[count - 1 - q]
                 back_OG[q] = OG[count - 1 - q]
-                back_K[q] = -K[count - 1 - q]
-            _window_max_slope(back_S, back_G, back_OG, back_K, window, near, res)
-            _store(best_back, res, back_S, back_OG, cell_major, cell_minor, count, x_major,
-                   radius, True)
+            b0 = n_major - t1
+            _window_max_slope(back_S[b0:b0 + count], back_G, back_OG, back_K[b0:b0 + count],
+                              window, near, res)
+            _store(best_back, res, line_turn[t0:t1], OG, line_m[t0:t1], cell_minor, x_major,
+                   True)
 
 
 @njit(cache=True)
-def _store(best, res, S, OG, cell_major, cell_minor, count, x_major, radius, reverse):
-    """Tangents of one line's horizons into their cells (``reverse``: the line's samples
-    are in reverse order of the cell lists)."""
+def _store(best, res, turn, OG, cell_major, cell_minor, x_major, reverse):
+    """Tangents of one line's horizons into their cells: the chord slopes ``res`` less the
+    curvature term, ``turn`` = arc length / radius of each sample (in the cell lists'
+    order). ``reverse``: ``res`` runs the line backwards, where arc lengths change sign."""
+    count = res.shape[0]
     for q in range(count):
         i = count - 1 - q if reverse else q
         if x_major:
             row, col = cell_minor[i], cell_major[i]
         else:
             row, col = cell_major[i], cell_minor[i]
-        if not math.isfinite(OG[q]):
+        if not math.isfinite(OG[i]):
             best[row, col] = np.nan
+        elif res[q] == -np.inf:
+            best[row, col] = -np.inf
         else:
-            best[row, col] = res[q] - S[q] / radius if res[q] > -np.inf else -np.inf
+            best[row, col] = res[q] + turn[i] if reverse else res[q] - turn[i]
 
 
 NEAR_FIELD_SAMPLES = 16
