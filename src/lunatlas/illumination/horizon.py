@@ -383,7 +383,8 @@ def _horizon_pass(z, row0, col0, dcol, drow, pixel, window, near, radius, observ
             continue
         t1 = t0 + count
         res = np.empty(count)
-        _window_max_slope(line_S[t0:t1], G, OG, line_K[t0:t1], window, near, res)
+        _window_max_slope(line_S[t0:t1], G[:count], OG[:count], line_K[t0:t1], window, near,
+                          res)
         _store(best, res, line_turn[t0:t1], OG, line_m[t0:t1], cell_minor, x_major, False)
         if both:
             back_G = np.empty(count)
