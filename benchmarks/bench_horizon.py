@@ -69,7 +69,7 @@ def polar_lola_grid(size: int) -> tuple[np.ndarray, float]:
 
 REPEATS = 3
 """Whole-grid sweeps timed; the best is the rate. The first run of a process also pays for
-mapping its output's pages (0.02–0.5 s for 268 MiB on this machine, depending on whether
+mapping its output's pages (0.02–0.5 s for 256 MiB on this machine, depending on whether
 the kernel has huge pages at hand), which later runs reuse."""
 
 EDGE_PX = 16

@@ -116,7 +116,7 @@ def test_tiles_equal_the_whole_grid_on_rough_terrain():
     """Cliffs of up to 20 km between neighbouring cells make the horizons sensitive to the
     last bit of a sweep line's position across the grid: a tile must compute it from global
     indices as the whole grid does (adding the tile's origin in another order once changed
-    3 of these 8.6 million angles by one float32 step)."""
+    3 of these 8.9 million angles by one float32 step)."""
     z = np.random.default_rng(7).uniform(-10_000.0, 10_000.0, size=(600, 620))
     cuts = ((0, 200, 400, 600), (0, 206, 413, 620))
     for core, whole in _tiles_and_whole_grid(z, 100.0, np.arange(24) * 15.0 + 3.0, 3_000.0,
