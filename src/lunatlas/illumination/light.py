@@ -308,8 +308,8 @@ def _block_geometry(horizons, lat, lon, pos, conv, cells, nx, geo, nodes, node_l
 
 @njit(cache=True)
 def _reference_sight(body, t, geo, ref):
-    """Elevation (°) and grid azimuth (0–360°) of ``body[t]`` from the block's reference
-    cell."""
+    """Elevation (°), grid azimuth (0–360°) and the direction's (grid east, grid north)
+    components of ``body[t]`` from the block's reference cell."""
     up, east, north, dist = _up_east_north(
         body[t, 0], body[t, 1], body[t, 2], geo[ref, _PX], geo[ref, _PY], geo[ref, _PZ],
         geo[ref, _SLAT], geo[ref, _CLAT], geo[ref, _SLON], geo[ref, _CLON])
